@@ -1,0 +1,5 @@
+"""`python -m qdrantsec`."""
+
+from qdrantsec.cli.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""The root command and the one error boundary.
+
+Command groups are registered by module path and loaded only when used, so
+``qdrantsec --help`` and shell completion never import a group's dependencies (or even the
+group's module, for --help). The root help is rendered without Rich for the same reason;
+the groups' own help uses Rich.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from qdrantsec import __version__
+from qdrantsec.errors import QdrantsecError
+from qdrantsec.exit_codes import ExitCode
+
+PROG = "qdrantsec"
+
+#: name -> (module, attribute, one-line help). The help is repeated here so that the root
+#: --help needs no imports; tests/test_cli_app.py checks it matches each group's own help.
+GROUPS: dict[str, tuple[str, str, str]] = {
+    "key": ("qdrantsec.cli.key", "app", "Generate API keys and JWT signing secrets."),
+    "token": ("qdrantsec.cli.token", "app",
+              "Mint, inspect, verify and explain Qdrant JWTs (granular access)."),
+    "lint": ("qdrantsec.cli.lint", "command",
+             "Lint Qdrant configs, compose files, Kubernetes manifests and Helm values."),
+    "certs": ("qdrantsec.cli.certs", "app",
+              "Generate, inspect and verify TLS and mTLS certificates for Qdrant."),
+    "audit": ("qdrantsec.cli.audit", "app",
+              "Query, tail and summarise Qdrant audit logs (API or local files)."),
+    "rotate-key": ("qdrantsec.cli.rotate", "command",
+                   "Rotate the API key across cluster peers with alt_api_key, zero downtime."),
+}
+
+ROOT_HELP = f"""qdrantsec {__version__}: make a self-hosted Qdrant deployment secure and keep it so.
+
+\b
+Examples:
+  qdrantsec key generate --out qdrant.key
+  qdrantsec token mint --api-key-file qdrant.key --collection docs:r --expires-in 7d
+  qdrantsec lint deploy/ --format sarif --output qdrantsec.sarif
+"""
+
+
+def _available(name: str) -> bool:
+    module = GROUPS[name][0]
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [n for n in GROUPS if _available(n)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        spec = GROUPS.get(cmd_name)
+        if spec is None or not _available(cmd_name):
+            return None
+        module = import_module(spec[0])
+        obj = getattr(module, spec[1])
+        cmd = typer.main.get_command(obj) if isinstance(obj, typer.Typer) else obj
+        cmd.name = cmd_name
+        return cmd
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, GROUPS[name][2]) for name in self.list_commands(ctx)]
+        if not rows:
+            return
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=LazyGroup,
+    name=PROG,
+    help=ROOT_HELP,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show a traceback on unexpected errors.", envvar="QDRANTSEC_DEBUG"
+    ),
+) -> None:
+    """Root options."""
+
+
+def _err(message: str, hint: str | None = None) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    if hint:
+        sys.stderr.write(f"{PROG}: hint: {hint}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return (and exit with) its exit code. The only error boundary."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("QDRANTSEC_DEBUG", "") not in ("", "0")
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=args, prog_name=PROG, standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except QdrantsecError as exc:
+        if debug:
+            raise
+        _err(exc.message, exc.hint)
+        code = int(exc.exit_code)
+    except typer.Abort:
+        _err("aborted")
+        code = int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        code = int(ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors from the parser
+        fmt = getattr(exc, "format_message", None)
+        message = fmt() if callable(fmt) else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        hint = f"try '{ctx.command_path} --help'" if ctx is not None else None
+        _err(message[:1].lower() + message[1:] if message else "usage error", hint)
+        code = int(getattr(exc, "exit_code", ExitCode.USAGE))
+    except BrokenPipeError:
+        # stdout closed early (e.g. `| head`): not an error worth a message
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        code = int(ExitCode.OK)
+    except Exception as exc:
+        if debug:
+            raise
+        # The message of an arbitrary library error might contain secrets; show its type.
+        _err(
+            f"internal error ({type(exc).__name__})",
+            "this is a bug in qdrantsec; run again with --debug for a traceback and report it",
+        )
+        code = int(ExitCode.INTERNAL)
+    return code
+
+
+def run() -> None:
+    raise SystemExit(main())

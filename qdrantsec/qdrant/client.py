@@ -1,0 +1,132 @@
+"""A small HTTP client for one Qdrant peer: TLS verified by default, a timeout on every
+call, the key in the ``api-key`` header, an ``x-request-id`` on every request, and httpx
+errors turned into qdrantsec errors that never echo a key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qdrantsec.errors import AuthError, InputError, NetworkError, ServerError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+    from qdrantsec.secrets import Secret
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    url: str
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    insecure: bool = False
+    timeout: float = 10.0
+
+    def base_url(self) -> str:
+        url = self.url.rstrip("/")
+        if "://" not in url:
+            raise InputError(f"--url {self.url!r} has no scheme",
+                             hint="write it as https://HOST:6333 (or http:// for plain text)")
+        scheme = url.split("://", 1)[0].lower()
+        if scheme not in ("http", "https"):
+            raise InputError(f"--url scheme must be http or https, not {scheme!r}")
+        return url
+
+
+def make_client(settings: ConnectionSettings, key: Secret | None = None,
+                transport: Any = None) -> httpx.Client:
+    """An httpx.Client for ``settings``; ``transport`` lets tests inject a fake."""
+    import ssl
+
+    import httpx
+
+    verify: Any = True
+    if settings.insecure:
+        verify = False
+    else:
+        ctx = ssl.create_default_context()
+        if settings.ca_cert:
+            try:
+                ctx = ssl.create_default_context(cafile=settings.ca_cert)
+            except (OSError, ssl.SSLError) as exc:
+                raise InputError(f"cannot load CA certificate {settings.ca_cert}: {exc}") from None
+        if settings.client_cert:
+            try:
+                ctx.load_cert_chain(settings.client_cert, settings.client_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise InputError(
+                    f"cannot load client certificate {settings.client_cert}: {exc}"
+                ) from None
+        verify = ctx
+    if settings.client_key and not settings.client_cert:
+        raise InputError("--client-key needs --client-cert")
+    headers = {"user-agent": "qdrantsec"}
+    if key is not None:
+        headers["api-key"] = key.value
+    return httpx.Client(
+        base_url=settings.base_url(), verify=verify, timeout=settings.timeout,
+        headers=headers, transport=transport,
+        event_hooks={"request": [_add_request_id]},
+    )
+
+
+def _add_request_id(request: httpx.Request) -> None:
+    request.headers.setdefault("x-request-id", f"qdrantsec-{uuid.uuid4().hex[:16]}")
+
+
+def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    """Send one request and return the parsed body's ``result``; map failures to errors."""
+    import httpx
+
+    try:
+        resp = client.request(method, path, **kwargs)
+    except httpx.TimeoutException:
+        raise NetworkError(f"{client.base_url}: timed out ({method} {path})") from None
+    except httpx.ConnectError as exc:
+        raise NetworkError(f"cannot connect to {client.base_url}: {_reason(exc)}",
+                           hint=_tls_hint(exc)) from None
+    except httpx.HTTPError as exc:
+        raise NetworkError(f"{client.base_url}: {type(exc).__name__}: {_reason(exc)}") from None
+    return parse_response(resp)
+
+
+def parse_response(resp: httpx.Response) -> Any:
+    where = f"{resp.request.method} {resp.request.url.path}"
+    if resp.status_code in (401, 403):
+        raise AuthError(f"{where}: {resp.status_code} {_error_text(resp)}")
+    if resp.status_code >= 400:
+        raise ServerError(f"{where}: {resp.status_code} {_error_text(resp)}")
+    try:
+        body = resp.json()
+    except ValueError:
+        raise ServerError(f"{where}: response is not JSON") from None
+    return body.get("result") if isinstance(body, dict) else body
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+        err = body.get("status", {}).get("error") if isinstance(body, dict) else None
+        if err:
+            return str(err)[:300]
+    except ValueError:
+        pass
+    return resp.text.strip()[:300] or resp.reason_phrase
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _tls_hint(exc: Exception) -> str | None:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "the server's certificate is not trusted: pass --ca-cert CA.pem (or --insecure to skip checks)"
+    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+        return "TLS mismatch: use http:// for a plain-text server, https:// for TLS"
+    return None

@@ -1,0 +1,330 @@
+"""Qdrant's configuration as Qdrant 1.19 builds it (facts 1.1-1.3).
+
+Layers, lowest precedence first: the built-in defaults (Qdrant's embedded
+``config/config.yaml``), ``config/config``, ``config/{RUN_MODE}``, ``config/local``, the
+``--config-path`` file, then ``QDRANT__...`` environment variables. Maps are deep-merged key
+by key; lists and scalars are replaced whole.
+
+Every leaf remembers where it came from (a ``Source``), so callers can say "set by
+QDRANT__SERVICE__API_KEY in docker-compose.yml:14" or "Qdrant default".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrantsec.yamlloc import Node
+
+ENV_PREFIX = "QDRANT__"
+ENV_SEPARATOR = "__"
+
+_TRUE = {"true", "1", "on", "yes"}
+_FALSE = {"false", "0", "off", "no"}
+
+#: The built-in defaults that matter for security (Qdrant 1.19 config/config.yaml plus
+#: serde defaults). Keys absent here resolve to None unless a layer sets them.
+DEFAULTS: dict[str, Any] = {
+    "log_level": "INFO",
+    "storage": {
+        "storage_path": "./storage",
+        "snapshots_path": "./snapshots",
+        "temp_path": None,
+        "snapshots_config": {"snapshots_storage": "local"},
+    },
+    "service": {
+        "host": "0.0.0.0",
+        "http_port": 6333,
+        "grpc_port": 6334,
+        "max_request_size_mb": 32,
+        "enable_cors": True,
+        "enable_tls": False,
+        "verify_https_client_certificate": False,
+        "enable_snapshot_url_recovery": True,
+    },
+    "cluster": {
+        "enabled": False,
+        "p2p": {"port": 6335, "enable_tls": False},
+        "consensus": {"tick_period_ms": 100},
+    },
+    "telemetry_disabled": False,
+    "tls": {
+        "cert": "./tls/cert.pem",
+        "key": "./tls/key.pem",
+        "ca_cert": "./tls/cacert.pem",
+        "cert_ttl": 3600,
+    },
+}
+
+#: Defaults of the ``audit`` section's fields once the section exists (it is absent by
+#: default, which means audit is off).
+AUDIT_DEFAULTS: dict[str, Any] = {
+    "enabled": False,
+    "dir": "./storage/audit",
+    "rotation": "daily",
+    "max_log_files": 7,
+    "trust_forwarded_headers": False,
+    "log_api": True,
+}
+
+#: Types of the settings whose type matters for parsing environment values.
+#: "bool", "int", "str", "float".
+SETTING_TYPES: dict[str, str] = {
+    "service.host": "str",
+    "service.http_port": "int",
+    "service.grpc_port": "int",
+    "service.metrics_port": "int",
+    "service.max_request_size_mb": "int",
+    "service.max_workers": "int",
+    "service.enable_cors": "bool",
+    "service.enable_tls": "bool",
+    "service.verify_https_client_certificate": "bool",
+    "service.api_key": "str",
+    "service.alt_api_key": "str",
+    "service.read_only_api_key": "str",
+    "service.jwt_rbac": "bool",
+    "service.enforce_internal_auth": "bool",
+    "service.hide_jwt_dashboard": "bool",
+    "service.enable_static_content": "bool",
+    "service.enable_snapshot_url_recovery": "bool",
+    "service.static_content_dir": "str",
+    "service.metrics_prefix": "str",
+    "service.slow_query_secs": "float",
+    "service.hardware_reporting": "bool",
+    "service.http_keep_alive_timeout_sec": "int",
+    "service.http_client_request_timeout_sec": "int",
+    "service.http_client_disconnect_timeout_sec": "int",
+    "tls.cert": "str",
+    "tls.key": "str",
+    "tls.ca_cert": "str",
+    "tls.cert_ttl": "int",
+    "cluster.enabled": "bool",
+    "cluster.peer_id": "int",
+    "cluster.grpc_timeout_ms": "int",
+    "cluster.connection_timeout_ms": "int",
+    "cluster.resharding_enabled": "bool",
+    "cluster.p2p.port": "int",
+    "cluster.p2p.enable_tls": "bool",
+    "cluster.p2p.connection_pool_size": "int",
+    "audit.enabled": "bool",
+    "audit.dir": "str",
+    "audit.rotation": "str",
+    "audit.max_log_files": "int",
+    "audit.trust_forwarded_headers": "bool",
+    "audit.log_api": "bool",
+    "telemetry_disabled": "bool",
+    "log_level": "str",
+    "storage.storage_path": "str",
+    "storage.snapshots_path": "str",
+    "inference.token": "str",
+    "inference.address": "str",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a setting's value came from."""
+
+    kind: str  # "default" | "file" | "env"
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    env_var: str | None = None  # for kind "env": the variable's name
+
+    def describe(self) -> str:
+        if self.kind == "default":
+            return "Qdrant default"
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line:
+                where += f":{self.line}"
+                if self.column:
+                    where += f":{self.column}"
+        if self.kind == "env":
+            return f"{self.env_var} ({where})" if where else f"{self.env_var} (environment)"
+        return where or "unknown"
+
+
+DEFAULT_SOURCE = Source("default")
+
+
+@dataclass
+class Setting:
+    value: Any
+    source: Source
+
+
+@dataclass
+class ConfigError:
+    """A problem Qdrant would refuse to start with (type error in a value)."""
+
+    path: str
+    message: str
+    source: Source
+
+
+@dataclass
+class EffectiveConfig:
+    """The merged configuration: a tree of dicts whose leaves are ``Setting``."""
+
+    tree: dict[str, Any] = field(default_factory=dict)
+    errors: list[ConfigError] = field(default_factory=list)
+
+    def setting(self, path: str) -> Setting | None:
+        node: Any = self.tree
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, Setting) else None
+
+    def get(self, path: str, default: Any = None) -> Any:
+        s = self.setting(path)
+        return default if s is None else s.value
+
+    def has_section(self, path: str) -> bool:
+        node: Any = self.tree
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return isinstance(node, dict)
+
+    def is_set(self, path: str) -> bool:
+        """True when some layer other than the defaults set ``path``."""
+        s = self.setting(path)
+        return s is not None and s.source.kind != "default"
+
+    def plain(self) -> dict[str, Any]:
+        def unwrap(n: Any) -> Any:
+            if isinstance(n, dict):
+                return {k: unwrap(v) for k, v in n.items()}
+            return n.value if isinstance(n, Setting) else n
+
+        return unwrap(self.tree)
+
+    def leaves(self, prefix: str = "") -> Iterable[tuple[str, Setting]]:
+        def walk(n: Any, path: str) -> Iterable[tuple[str, Setting]]:
+            if isinstance(n, Setting):
+                yield path, n
+            elif isinstance(n, dict):
+                for k, v in n.items():
+                    yield from walk(v, f"{path}.{k}" if path else k)
+
+        yield from walk(self.tree, prefix)
+
+    # -- building ------------------------------------------------------------------
+    def merge_plain(self, data: Mapping[str, Any], source: Source) -> None:
+        """Merge plain data (no positions), e.g. the defaults."""
+        _merge(self.tree, _wrap_plain(data, source))
+
+    def merge_node(self, root: Node, file: str) -> None:
+        """Merge a located YAML mapping from ``file``."""
+        if isinstance(root.value, dict):
+            _merge(self.tree, _wrap_node(root, file))
+
+    def apply_env(
+        self, env: Mapping[str, str], *, file: str | None = None,
+        positions: Mapping[str, tuple[int, int]] | None = None,
+    ) -> None:
+        """Apply ``QDRANT__...`` overrides as Qdrant parses them (facts 1.2)."""
+        for name, raw in env.items():
+            path = env_var_to_path(name)
+            if path is None:
+                continue
+            line, col = (positions or {}).get(name, (None, None))
+            src = Source("env", file=file, line=line, column=col, env_var=name)
+            value, error = coerce_env_value(path, raw)
+            if error:
+                self.errors.append(ConfigError(path, error, src))
+            _set_path(self.tree, path.split("."), Setting(value, src))
+
+
+def env_var_to_path(name: str) -> str | None:
+    """``QDRANT__SERVICE__API_KEY`` -> ``service.api_key``; None for non-overrides
+    (``QDRANT_URI``, ``QDRANT_API_KEY``, ...)."""
+    if not name.upper().startswith(ENV_PREFIX):
+        return None
+    rest = name[len(ENV_PREFIX):]
+    if not rest:
+        return None
+    return ".".join(part.lower() for part in rest.split(ENV_SEPARATOR))
+
+
+def coerce_env_value(path: str, raw: str) -> tuple[Any, str | None]:
+    """Parse an environment value the way Qdrant's deserialiser would for ``path``.
+
+    Returns (value, error). Unknown settings keep the string.
+    """
+    kind = SETTING_TYPES.get(path)
+    if kind == "bool":
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True, None
+        if low in _FALSE:
+            return False, None
+        return raw, f"invalid boolean {raw!r} (Qdrant refuses to start)"
+    if kind == "int":
+        try:
+            return int(raw.strip()), None
+        except ValueError:
+            return raw, f"invalid integer {raw!r} (Qdrant refuses to start)"
+    if kind == "float":
+        try:
+            return float(raw.strip()), None
+        except ValueError:
+            return raw, f"invalid number {raw!r} (Qdrant refuses to start)"
+    return raw, None
+
+
+def build_effective(
+    files: Iterable[tuple[str, Node | None]] = (),
+    env: Mapping[str, str] | None = None,
+    *,
+    env_file: str | None = None,
+    env_positions: Mapping[str, tuple[int, int]] | None = None,
+) -> EffectiveConfig:
+    """Defaults, then each (file name, YAML root) in the given order, then env."""
+    cfg = EffectiveConfig()
+    cfg.merge_plain(DEFAULTS, DEFAULT_SOURCE)
+    for name, root in files:
+        if root is not None:
+            cfg.merge_node(root, name)
+    if env:
+        cfg.apply_env(env, file=env_file, positions=env_positions)
+    return cfg
+
+
+# -- helpers ---------------------------------------------------------------------------
+def _wrap_plain(data: Any, source: Source) -> Any:
+    if isinstance(data, Mapping):
+        return {str(k): _wrap_plain(v, source) for k, v in data.items()}
+    return Setting(data, source)
+
+
+def _wrap_node(node: Node, file: str) -> Any:
+    if isinstance(node.value, dict):
+        return {k: _wrap_node(v, file) for k, v in node.value.items()}
+    value = node.plain()
+    return Setting(value, Source("file", file=file, line=node.line, column=node.column))
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _set_path(tree: dict[str, Any], parts: list[str], leaf: Setting) -> None:
+    node = tree
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = leaf

@@ -1,0 +1,201 @@
+"""Where keys come from, and how they are shown (as fingerprints, never as values).
+
+One mechanism for every command. For the admin key the sources are tried in this order
+(the first that is given wins):
+
+1. ``--api-key-file PATH`` (a trailing newline is stripped)
+2. ``--api-key-stdin`` (first line of standard input)
+3. ``--api-key-env NAME`` (the named environment variable)
+4. ``--qdrant-config FILE`` (``service.api_key`` with ``QDRANT__...`` overrides applied)
+5. ``QDRANT__SERVICE__API_KEY``, then ``QDRANT_API_KEY`` in the environment
+6. a hidden prompt, when standard input is a terminal
+
+``--api-key VALUE`` exists for convenience but warns: argv is visible to every user of the
+machine (``ps``, ``/proc/*/cmdline``). The alt key has the same chain with ``alt_``
+names and ``QDRANT__SERVICE__ALT_API_KEY`` (no prompt: it is always optional).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from qdrantsec.errors import SecretError
+
+#: Qdrant recommends (and warns below) 32 bytes for HMAC-SHA256 secrets.
+MIN_SIGNING_KEY_BYTES = 32
+
+
+def fingerprint(value: str | bytes) -> str:
+    """First 12 hex digits of the SHA-256 of the key: safe to print and compare."""
+    data = value.encode() if isinstance(value, str) else value
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A key and where it came from. ``repr``/``str`` never show the value."""
+
+    value: str = field(repr=False)
+    origin: str
+    role: str = "api_key"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.fingerprint} (from {self.origin})"
+
+    def describe(self) -> str:
+        return str(self)
+
+
+@dataclass
+class KeyOptions:
+    """What the user told us about one key (all optional)."""
+
+    literal: str | None = None
+    file: str | None = None
+    stdin: bool = False
+    env_name: str | None = None
+    qdrant_config: str | None = None
+
+
+@dataclass
+class SecretResolver:
+    """Resolves keys; the outside world (env, stdin, prompt, warnings) is injected."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    stdin: TextIO | None = None
+    prompt: Callable[[str], str] | None = None
+    warn: Callable[[str], None] = lambda msg: print(f"qdrantsec: warning: {msg}", file=sys.stderr)
+    _stdin_used: bool = False
+    _config_cache: dict[str, object] = field(default_factory=dict)
+
+    def resolve(
+        self, opts: KeyOptions, *, role: str = "api_key", required: bool = True,
+        allow_prompt: bool = True,
+    ) -> Secret | None:
+        flag = "--alt-api-key" if role == "alt_api_key" else "--api-key"
+        secret = self._resolve(opts, role, flag, allow_prompt)
+        if secret is None:
+            if required:
+                raise SecretError(
+                    f"no {role} given",
+                    hint=f"use {flag}-file PATH, {flag}-stdin, {flag}-env NAME, "
+                    "--qdrant-config FILE or set QDRANT_API_KEY",
+                )
+            return None
+        if secret.value == "":
+            raise SecretError(f"{role} from {secret.origin} is empty")
+        return secret
+
+    def _resolve(
+        self, opts: KeyOptions, role: str, flag: str, allow_prompt: bool
+    ) -> Secret | None:
+        if opts.literal is not None:
+            self.warn(
+                f"{flag} puts the key on the command line, where other users can read it "
+                f"(ps, /proc); prefer {flag}-file or {flag}-env"
+            )
+            return Secret(opts.literal, "command line", role)
+        if opts.file is not None:
+            return Secret(_read_key_file(opts.file), f"file {opts.file}", role)
+        if opts.stdin:
+            return Secret(self._read_stdin(flag), "standard input", role)
+        if opts.env_name is not None:
+            if opts.env_name not in self.env:
+                raise SecretError(f"environment variable {opts.env_name} is not set")
+            return Secret(self.env[opts.env_name], f"environment variable {opts.env_name}", role)
+        if opts.qdrant_config is not None:
+            value, where = self._from_qdrant_config(opts.qdrant_config, role)
+            if value is not None:
+                return Secret(value, where, role)
+            return None
+        qdrant_var = f"QDRANT__SERVICE__{role.upper()}"
+        for name in (qdrant_var, "QDRANT_API_KEY") if role == "api_key" else (qdrant_var,):
+            if name in self.env:
+                return Secret(self.env[name], f"environment variable {name}", role)
+        if allow_prompt and role == "api_key" and self.prompt is not None:
+            value = self.prompt(f"Qdrant {role}: ")
+            return Secret(value, "prompt", role)
+        return None
+
+    def _read_stdin(self, flag: str) -> str:
+        if self._stdin_used:
+            raise SecretError(f"standard input is already used; {flag}-stdin cannot read it too")
+        stream = self.stdin if self.stdin is not None else sys.stdin
+        if stream is None:
+            raise SecretError("standard input is not available")
+        self._stdin_used = True
+        line = stream.readline()
+        return line.rstrip("\r\n")
+
+    def _from_qdrant_config(self, path: str, role: str) -> tuple[str | None, str]:
+        from qdrantsec.fsutil import read_text
+        from qdrantsec.qdrant.config import build_effective
+        from qdrantsec.yamlloc import load_located
+
+        cfg = self._config_cache.get(path)
+        if cfg is None:
+            text = read_text(path, what="Qdrant config")
+            docs = load_located(text, name=path)
+            root = docs[0].root if docs else None
+            cfg = build_effective([(path, root)], self.env)
+            self._config_cache[path] = cfg
+        setting = cfg.setting(f"service.{role}")  # type: ignore[attr-defined]
+        if setting is None or setting.value is None:
+            return None, path
+        if not isinstance(setting.value, str):
+            raise SecretError(f"service.{role} in {setting.source.describe()} is not a string")
+        return setting.value, f"service.{role} in {setting.source.describe()}"
+
+
+def _read_key_file(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(64 * 1024 + 1)
+    except FileNotFoundError:
+        raise SecretError(f"key file not found: {path}") from None
+    except PermissionError:
+        raise SecretError(f"key file not readable (permission denied): {path}") from None
+    except IsADirectoryError:
+        raise SecretError(f"key file is a directory: {path}") from None
+    except OSError as exc:
+        raise SecretError(f"cannot read key file {path}: {exc.strerror}") from None
+    if len(raw) > 64 * 1024:
+        raise SecretError(f"key file {path} is larger than 64 KiB; is it really a key?")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretError(f"key file {path} is not UTF-8 text") from None
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+def signing_key_warnings(secret: Secret) -> list[str]:
+    """Warnings Qdrant itself gives about a JWT signing key."""
+    n = len(secret.value.encode())
+    if n < MIN_SIGNING_KEY_BYTES:
+        return [
+            f"{secret.role} {secret.fingerprint} is {n} bytes; Qdrant recommends at least "
+            f"{MIN_SIGNING_KEY_BYTES} bytes for an HMAC-SHA256 signing key"
+        ]
+    return []
+
+
+def generate_key(nbytes: int = 32) -> str:
+    """A new random key: ``nbytes`` of entropy as URL-safe base64 text (no padding)."""
+    import secrets as _secrets
+
+    if nbytes < 32:
+        raise SecretError("--bytes must be at least 32")
+    return _secrets.token_urlsafe(nbytes)

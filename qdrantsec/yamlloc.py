@@ -1,0 +1,157 @@
+"""YAML with positions: parse with libyaml (when available) and keep line/column of every
+key and value, so findings can point at the real place in the file.
+
+``load_located`` returns plain Python values wrapped in ``Node`` objects: ``Node.value`` is
+a dict (str -> Node), a list of Nodes, or a scalar. Duplicate keys are kept as Qdrant (via
+config-rs and serde_yaml) keeps them: the last one wins; each is recorded in
+``LocatedDoc.duplicates``. Aliases are expanded with a budget, so an alias bomb fails fast
+with a clear error instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrantsec.errors import InputError
+
+#: Upper bound on nodes produced by alias expansion for one document.
+NODE_BUDGET = 200_000
+
+
+@dataclass
+class Node:
+    value: Any
+    line: int  # 1-based
+    column: int  # 1-based
+    key_line: int | None = None  # position of the mapping key that holds this value
+    key_column: int | None = None
+    tag: str | None = None
+
+    def plain(self) -> Any:
+        """The node as plain Python data (dicts, lists, scalars)."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+    def get(self, *path: str) -> Node | None:
+        node: Node | None = self
+        for part in path:
+            if node is None or not isinstance(node.value, dict):
+                return None
+            node = node.value.get(part)
+        return node
+
+
+@dataclass
+class Duplicate:
+    key: str
+    line: int
+    column: int
+    first_line: int
+
+
+@dataclass
+class LocatedDoc:
+    root: Node | None
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+def _loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_located(text: str, *, name: str = "<string>") -> list[LocatedDoc]:
+    """Parse every document in ``text``. Raises InputError with the file position on
+    invalid YAML."""
+    import yaml
+
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_loader()))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"{where}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: invalid YAML: {exc}") from None
+    docs = []
+    for raw in nodes:
+        conv = _Converter(name)
+        root = conv.convert(raw) if raw is not None else None
+        docs.append(LocatedDoc(root, conv.duplicates))
+    return docs
+
+
+class _Converter:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.budget = NODE_BUDGET
+        self.duplicates: list[Duplicate] = []
+        self._constructor: Any = None
+
+    def _spend(self) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise InputError(
+                f"{self.name}: YAML expands to more than {NODE_BUDGET} nodes "
+                "(an alias bomb?); refusing to load it"
+            )
+
+    def convert(self, node: Any, key_mark: Any = None) -> Node:
+        import yaml
+
+        self._spend()
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        kl = key_mark.line + 1 if key_mark is not None else None
+        kc = key_mark.column + 1 if key_mark is not None else None
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Node] = {}
+            first_seen: dict[str, int] = {}
+            for k_node, v_node in self._flatten_merge(node):
+                key = self._scalar(k_node) if isinstance(k_node, yaml.ScalarNode) else None
+                skey = "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+                if skey in out:
+                    self.duplicates.append(
+                        Duplicate(skey, k_node.start_mark.line + 1,
+                                  k_node.start_mark.column + 1, first_seen[skey])
+                    )
+                else:
+                    first_seen[skey] = k_node.start_mark.line + 1
+                out[skey] = self.convert(v_node, k_node.start_mark)
+            return Node(out, line, col, kl, kc, node.tag)
+        if isinstance(node, yaml.SequenceNode):
+            return Node([self.convert(v) for v in node.value], line, col, kl, kc, node.tag)
+        return Node(self._scalar(node), line, col, kl, kc, node.tag)
+
+    def _flatten_merge(self, node: Any) -> list[tuple[Any, Any]]:
+        import yaml
+
+        pairs: list[tuple[Any, Any]] = []
+        merged: list[tuple[Any, Any]] = []
+        for k, v in node.value:
+            if k.tag == "tag:yaml.org,2002:merge":
+                sources = v.value if isinstance(v, yaml.SequenceNode) else [v]
+                for src in sources:
+                    if isinstance(src, yaml.MappingNode):
+                        self._spend()
+                        merged.extend(self._flatten_merge(src))
+            else:
+                pairs.append((k, v))
+        # explicit keys override merged ones
+        explicit = {getattr(k, "value", None) for k, _ in pairs}
+        return [p for p in merged if getattr(p[0], "value", None) not in explicit] + pairs
+
+    def _scalar(self, node: Any) -> Any:
+        import yaml
+
+        if self._constructor is None:
+            self._constructor = yaml.SafeLoader("")
+        try:
+            return self._constructor.construct_object(node, deep=False)
+        except yaml.YAMLError:
+            return node.value
