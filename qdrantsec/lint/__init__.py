@@ -1,0 +1,1 @@
+"""The Qdrant security linter: model, registry, engine, suppressions, one module a rule."""

@@ -1,0 +1,191 @@
+"""The linter's vocabulary: severities, locations, findings, rules and lint targets.
+
+A *target* is one thing that runs Qdrant (a Qdrant config file set, a compose service, a
+Kubernetes workload, a Helm release's values) together with the effective Qdrant config
+it runs with. Rules look at targets and yield findings; the engine builds targets from
+files, applies suppressions and hands findings to the formatters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar
+
+from qdrantsec.qdrant.config import EffectiveConfig, Setting, Source
+from qdrantsec.yamlloc import Node
+
+
+class Severity(IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            from qdrantsec.errors import UsageError
+
+            raise UsageError(f"unknown severity {text!r} (use one of: {names})") from None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points. ``file`` is None only for "Qdrant default" (nothing set it);
+    ``env_var`` names the variable when an environment override set the value."""
+
+    file: str | None
+    line: int | None = None
+    column: int | None = None
+    env_var: str | None = None
+    note: str | None = None  # e.g. "Qdrant default" or "compose service qdrant"
+
+    @classmethod
+    def of_node(cls, file: str, node: Node, *, key: bool = False) -> Location:
+        if key and node.key_line is not None:
+            return cls(file, node.key_line, node.key_column)
+        return cls(file, node.line, node.column)
+
+    @classmethod
+    def of_source(cls, source: Source, fallback_file: str | None = None) -> Location:
+        if source.kind == "default":
+            return cls(fallback_file, None, None, note="Qdrant default")
+        return cls(source.file or fallback_file, source.line, source.column,
+                   env_var=source.env_var)
+
+    @classmethod
+    def of_setting(cls, setting: Setting | None, fallback_file: str | None = None) -> Location:
+        if setting is None:
+            return cls(fallback_file, None, None, note="Qdrant default")
+        return cls.of_source(setting.source, fallback_file)
+
+    def describe(self) -> str:
+        parts = []
+        if self.file:
+            where = self.file
+            if self.line:
+                where += f":{self.line}"
+                if self.column:
+                    where += f":{self.column}"
+            parts.append(where)
+        if self.env_var:
+            parts.append(f"via {self.env_var}")
+        if self.note:
+            parts.append(f"({self.note})")
+        return " ".join(parts) or "(unknown)"
+
+
+@dataclass
+class Finding:
+    rule: str  # "QS101"
+    name: str  # "bind-all-interfaces"
+    severity: Severity
+    message: str
+    location: Location
+    fix: str = ""
+    target: str = ""  # what was linted, e.g. "docker-compose.yml service qdrant"
+    suppressed: bool = False
+    suppression: str | None = None  # why/how it was suppressed
+
+    def key(self) -> tuple[str, str, int, str]:
+        """Identity for baselines: stable across unrelated line shifts is not promised."""
+        return (self.rule, self.location.file or "", self.location.line or 0, self.message)
+
+
+@dataclass
+class K8sObject:
+    """One Kubernetes object from a manifest file."""
+
+    file: str
+    node: Node
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.node.plain()  # type: ignore[no-any-return]
+
+
+@dataclass
+class Target:
+    """One thing that runs (or configures) Qdrant, ready for the rules."""
+
+    kind: str  # "qdrant-config" | "compose" | "k8s" | "helm-values" | "env"
+    file: str  # the main file (compose file, manifest, values file, config file)
+    label: str  # human name: "docker-compose.yml service qdrant"
+    config: EffectiveConfig
+    #: True when some Qdrant settings were actually seen for this target (a config file,
+    #: QDRANT__ env vars, Helm `config:`). Config rules about *defaults* still apply when
+    #: False, but only for targets that run Qdrant.
+    config_files: list[str] = field(default_factory=list)
+    runs_qdrant: bool = True
+    # platform views (None when not applicable)
+    compose_service: Node | None = None
+    compose_service_name: str | None = None
+    workload: K8sObject | None = None
+    container: Node | None = None  # the qdrant container of the workload
+    k8s_objects: list[K8sObject] = field(default_factory=list)  # the whole manifest set
+    helm_values: Node | None = None
+    #: literal secrets seen in files meant to be committed: (setting path, Location)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def loc(self, path: str) -> Location:
+        """Location of a config setting, or "Qdrant default" in the target's file."""
+        return Location.of_setting(self.config.setting(path), self.file)
+
+    def node_loc(self, node: Node, *, key: bool = False, file: str | None = None) -> Location:
+        return Location.of_node(file or self.file, node, key=key)
+
+
+class Rule:
+    """Base of every rule. A subclass sets the class attributes and implements ``check``.
+
+    The docs attributes feed ``--explain``, the README table and the man page, under fixed
+    headings: what it does (summary), why it matters (rationale), example, use instead
+    (fix), references.
+    """
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]  # one line: what it checks
+    rationale: ClassVar[str]  # why it matters
+    example: ClassVar[str] = ""  # a failing snippet
+    fix: ClassVar[str]  # use instead
+    references: ClassVar[tuple[str, ...]] = ()
+    #: the target kinds the rule looks at; empty = all
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, target: Target) -> Iterable[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finding(
+        self, message: str, location: Location, *, severity: Severity | None = None,
+        target: Target | None = None, fix: str | None = None,
+    ) -> Finding:
+        return Finding(
+            rule=self.id, name=self.name, severity=severity if severity is not None else self.severity,
+            message=message, location=location, fix=fix if fix is not None else self.fix,
+            target=target.label if target is not None else "",
+        )
+
+    def applies_to(self, target: Target) -> bool:
+        return not self.kinds or target.kind in self.kinds
+
+
+def iter_findings(rules: Iterable[Rule], targets: Iterable[Target]) -> Iterator[Finding]:
+    for target in targets:
+        for rule in rules:
+            if rule.applies_to(target):
+                yield from rule.check(target)
