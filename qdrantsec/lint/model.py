@@ -189,3 +189,36 @@ def iter_findings(rules: Iterable[Rule], targets: Iterable[Target]) -> Iterator[
         for rule in rules:
             if rule.applies_to(target):
                 yield from rule.check(target)
+
+
+class ValueRef(str):
+    """A setting whose real value is not in the linted files: a compose ``${VAR}``, a
+    Kubernetes ``secretKeyRef``, a Helm-generated key. The string is a readable
+    placeholder (``${QDRANT_API_KEY}``); rules treat it as "set, not a literal, strength
+    unknown", and as possibly empty when ``may_be_empty``."""
+
+    ref_kind: str
+    may_be_empty: bool
+
+    def __new__(cls, text: str, ref_kind: str, may_be_empty: bool = False) -> ValueRef:
+        obj = super().__new__(cls, text)
+        obj.ref_kind = ref_kind
+        obj.may_be_empty = may_be_empty
+        return obj
+
+
+@dataclass
+class FileError:
+    """A file that could not be linted at all (unreadable path given on the command line).
+    Problems inside a readable file (invalid YAML, duplicate keys) are findings."""
+
+    file: str
+    message: str
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file looked at
+    targets: list[Target] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
