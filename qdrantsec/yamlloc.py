@@ -53,6 +53,17 @@ class Duplicate:
     first_line: int
 
 
+class YamlSyntaxError(InputError):
+    """Invalid YAML (or an alias bomb), with the 1-based position of the problem when known."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
+                 problem: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.problem = problem or message
+
+
 @dataclass
 class LocatedDoc:
     root: Node | None
@@ -76,9 +87,12 @@ def load_located(text: str, *, name: str = "<string>") -> list[LocatedDoc]:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"{where}: invalid YAML: {problem}") from None
+        raise YamlSyntaxError(
+            f"{where}: invalid YAML: {problem}", problem=problem,
+            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{name}: invalid YAML: {exc}") from None
+        raise YamlSyntaxError(f"{name}: invalid YAML: {exc}", problem=str(exc)) from None
     docs = []
     for raw in nodes:
         conv = _Converter(name)
@@ -94,18 +108,21 @@ class _Converter:
         self.duplicates: list[Duplicate] = []
         self._constructor: Any = None
 
-    def _spend(self) -> None:
+    def _spend(self, node: Any = None) -> None:
         self.budget -= 1
         if self.budget < 0:
-            raise InputError(
-                f"{self.name}: YAML expands to more than {NODE_BUDGET} nodes "
-                "(an alias bomb?); refusing to load it"
+            mark = getattr(node, "start_mark", None)
+            problem = (f"YAML expands to more than {NODE_BUDGET} nodes "
+                       "(an alias bomb?); refusing to load it")
+            raise YamlSyntaxError(
+                f"{self.name}: {problem}", problem=problem,
+                line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
             )
 
     def convert(self, node: Any, key_mark: Any = None) -> Node:
         import yaml
 
-        self._spend()
+        self._spend(node)
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         kl = key_mark.line + 1 if key_mark is not None else None
         kc = key_mark.column + 1 if key_mark is not None else None
@@ -148,6 +165,9 @@ class _Converter:
 
     def _scalar(self, node: Any) -> Any:
         import yaml
+
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value  # the common case, without the pure-Python constructor
 
         if self._constructor is None:
             self._constructor = yaml.SafeLoader("")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -117,6 +118,32 @@ class K8sObject:
         return self.node.plain()  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class LintOptions:
+    """Run-wide settings some rules need (QS306 expiry window, QS307 peer URIs, the clock)."""
+
+    cert_expiry_days: int = 30
+    peer_uris: tuple[str, ...] = ()
+    now: datetime | None = None  # None = the real clock
+
+
+@dataclass
+class PublishedPort:
+    """A container port reachable from outside the container runtime: a compose ``ports:``
+    entry or a Kubernetes ``hostPort``. ``host_ip`` None means all interfaces."""
+
+    container_port: int
+    host_port: str | None  # "6333", a range "7000-7001", or None (ephemeral)
+    host_ip: str | None
+    protocol: str
+    location: Location
+
+    @property
+    def public(self) -> bool:
+        """True when bound on every host interface (no host IP, 0.0.0.0 or ::)."""
+        return self.host_ip in (None, "", "0.0.0.0", "::", "[::]")
+
+
 @dataclass
 class Target:
     """One thing that runs (or configures) Qdrant, ready for the rules."""
@@ -139,6 +166,39 @@ class Target:
     helm_values: Node | None = None
     #: literal secrets seen in files meant to be committed: (setting path, Location)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: published ports (compose ``ports:``, Kubernetes ``hostPort``), parsed, with positions
+    ports: list[PublishedPort] = field(default_factory=list)
+    #: bind mounts as (container path, local path) for compose/k8s targets; with
+    #: ``workdir`` (the container's working directory, ``/qdrant`` in the official image)
+    #: they map a path in the Qdrant config to a local file (``host_path``)
+    mounts: list[tuple[str, str]] = field(default_factory=list)
+    workdir: str | None = None
+    options: LintOptions = field(default_factory=LintOptions)
+
+    def host_path(self, path: str) -> str | None:
+        """The local file a path in Qdrant's config refers to, resolved as Qdrant resolves
+        it (relative to its working directory), or None when it is not visible here (a
+        container path with no local bind mount)."""
+        import posixpath
+        from pathlib import Path
+
+        if self.workdir is None:
+            # a config file run from its directory (or, for Qdrant's config/ layout,
+            # from the directory above it)
+            base = Path(self.config_files[0] if self.config_files else self.file).resolve().parent
+            if base.name == "config":
+                base = base.parent
+            return str(base / path)
+        full = posixpath.normpath(posixpath.join(self.workdir, path))
+        best: tuple[str, str] | None = None
+        for container, local in self.mounts:
+            c = container.rstrip("/") or "/"
+            if (full == c or full.startswith(c + "/")) and (best is None or len(c) > len(best[0])):
+                best = (c, local)
+        if best is None:
+            return None
+        rest = full[len(best[0]):].lstrip("/")
+        return str(Path(best[1]) / rest) if rest else best[1]
 
     def loc(self, path: str) -> Location:
         """Location of a config setting, or "Qdrant default" in the target's file."""
@@ -197,13 +257,19 @@ class ValueRef(str):
     placeholder (``${QDRANT_API_KEY}``); rules treat it as "set, not a literal, strength
     unknown", and as possibly empty when ``may_be_empty``."""
 
-    ref_kind: str
+    ref_kind: str  # "compose-var" | "k8s-secret" | "k8s-configmap" | "k8s-field" | "helm-generated"
     may_be_empty: bool
+    #: for a compose ``${VAR:-default}``: the default used when VAR is unset (a
+    #: placeholder default such as ``changeme`` is still worth a finding)
+    default: str | None
 
-    def __new__(cls, text: str, ref_kind: str, may_be_empty: bool = False) -> ValueRef:
+    def __new__(
+        cls, text: str, ref_kind: str, may_be_empty: bool = False, default: str | None = None
+    ) -> ValueRef:
         obj = super().__new__(cls, text)
         obj.ref_kind = ref_kind
         obj.may_be_empty = may_be_empty
+        obj.default = default
         return obj
 
 

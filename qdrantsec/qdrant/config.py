@@ -231,15 +231,28 @@ class EffectiveConfig:
     ) -> None:
         """Apply ``QDRANT__...`` overrides as Qdrant parses them (facts 1.2)."""
         for name, raw in env.items():
-            path = env_var_to_path(name)
-            if path is None:
-                continue
             line, col = (positions or {}).get(name, (None, None))
-            src = Source("env", file=file, line=line, column=col, env_var=name)
+            self.apply_env_var(name, raw, Source("env", file=file, line=line, column=col, env_var=name))
+
+    def apply_env_var(self, name: str, raw: str, source: Source) -> bool:
+        """Apply one ``QDRANT__...`` variable set at ``source``; False when ``name`` is not a
+        config override. A value only known at deploy time (a ``ValueRef``: compose
+        ``${VAR}``, a Kubernetes secret) is kept as is, without type coercion."""
+        path = env_var_to_path(name)
+        if path is None:
+            return False
+        if hasattr(raw, "ref_kind"):
+            value: Any = raw
+        else:
             value, error = coerce_env_value(path, raw)
             if error:
-                self.errors.append(ConfigError(path, error, src))
-            _set_path(self.tree, path.split("."), Setting(value, src))
+                self.errors.append(ConfigError(path, error, source))
+        _set_path(self.tree, path.split("."), Setting(value, source))
+        return True
+
+    def set(self, path: str, value: Any, source: Source) -> None:
+        """Set one leaf (dotted path), e.g. a key the Helm chart renders from ``apiKey``."""
+        _set_path(self.tree, path.split("."), Setting(value, source))
 
 
 def env_var_to_path(name: str) -> str | None:
