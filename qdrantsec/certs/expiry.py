@@ -1,0 +1,96 @@
+"""Which certificates expire within a window: for cron jobs and CI.
+
+Files named on the command line must hold a certificate; in a directory, every file with
+a certificate-like name (``*.pem``, ``*.crt``, ``*.cer``) is read, recursively, and files
+holding only keys are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qdrantsec.errors import InputError, QdrantsecError
+
+CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.I)
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``30d``, ``12h``, ``2w``, ``90m``, ``45s``; a bare number means days."""
+    m = _DURATION.match(text)
+    if not m:
+        raise InputError(f"bad duration {text!r}", hint="use a number with s, m, h, d or w, e.g. 30d")
+    seconds = int(m.group(1)) * _UNIT[m.group(2).lower()]
+    if seconds > 100 * 365 * 86400:
+        raise InputError(f"duration {text!r} is longer than 100 years")
+    return dt.timedelta(seconds=seconds)
+
+
+@dataclass
+class Entry:
+    file: str
+    index: int
+    subject: str
+    not_after: str
+    days_left: int
+    status: str  # "ok", "expiring", "expired"
+
+
+@dataclass
+class ExpiryReport:
+    within: dt.timedelta
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[Entry]:
+        return [e for e in self.entries if e.status != "ok"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"within_seconds": int(self.within.total_seconds()),
+                "certificates": [e.__dict__ for e in self.entries],
+                "expiring": len(self.flagged), "errors": self.errors}
+
+
+def _files(target: str) -> tuple[list[Path], bool]:
+    p = Path(target)
+    if p.is_dir():
+        found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in CERT_SUFFIXES
+                       and ".bak" not in f.name)
+        return found, False
+    return [p], True
+
+
+def check(targets: list[str], within: dt.timedelta, *, now: dt.datetime | None = None) -> ExpiryReport:
+    """Every certificate in ``targets``; errors are collected, not raised, so one bad file
+    does not hide an expiring certificate in another."""
+    from qdrantsec.certs.pem import load_certificates, read_bytes
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    report = ExpiryReport(within)
+    for target in targets:
+        if not Path(target).exists():
+            report.errors.append(f"not found: {target}")
+            continue
+        files, explicit = _files(target)
+        found = 0
+        for f in files:
+            try:
+                certs = load_certificates(read_bytes(f, "certificate file"), str(f), allow_empty=not explicit)
+            except QdrantsecError as exc:
+                report.errors.append(exc.message)
+                continue
+            for i, cert in enumerate(certs, 1):
+                found += 1
+                end = cert.not_valid_after_utc
+                status = "expired" if end <= now else "expiring" if end <= now + within else "ok"
+                report.entries.append(Entry(str(f), i, cert.subject.rfc4514_string(), end.isoformat(),
+                                            (end - now).days, status))
+        if not found and not explicit:
+            report.errors.append(f"no certificates found in {target}")
+    return report

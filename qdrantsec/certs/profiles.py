@@ -1,0 +1,53 @@
+"""Certificate profiles: which extensions a CA, server, peer or client certificate carries.
+
+What Qdrant (rustls + webpki) requires, from the facts file section 6:
+
+- CA: ``basicConstraints CA:TRUE, pathlen:0`` (it signs leaves only) and key usage
+  ``keyCertSign, cRLSign``.
+- Leaves: ``CA:FALSE`` (webpki refuses a CA certificate used as an end entity), key usage
+  ``digitalSignature`` (+ ``keyEncipherment`` for RSA key exchange in TLS 1.2), and an EKU:
+  server ``serverAuth``; peer ``serverAuth`` **and** ``clientAuth`` (p2p is mutual TLS, and the
+  same certificate is presented as the client identity); client ``clientAuth`` only.
+- Every certificate: subject key identifier; leaves: authority key identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SERVER_AUTH = "serverAuth"
+CLIENT_AUTH = "clientAuth"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    eku: tuple[str, ...]
+    needs_sans: bool
+
+    @property
+    def description(self) -> str:
+        return f"{self.name} ({' + '.join(self.eku)})"
+
+
+SERVER = Profile("server", (SERVER_AUTH,), needs_sans=True)
+PEER = Profile("peer", (SERVER_AUTH, CLIENT_AUTH), needs_sans=True)
+CLIENT = Profile("client", (CLIENT_AUTH,), needs_sans=False)
+PROFILES = {p.name: p for p in (SERVER, PEER, CLIENT)}
+
+
+def eku_oids(names: tuple[str, ...]) -> list[object]:
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    table = {SERVER_AUTH: ExtendedKeyUsageOID.SERVER_AUTH, CLIENT_AUTH: ExtendedKeyUsageOID.CLIENT_AUTH}
+    return [table[n] for n in names]
+
+
+def eku_name(oid: object) -> str:
+    """Short name of an EKU OID (``serverAuth``), or its dotted string."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID as E
+
+    known = {E.SERVER_AUTH: SERVER_AUTH, E.CLIENT_AUTH: CLIENT_AUTH, E.CODE_SIGNING: "codeSigning",
+             E.EMAIL_PROTECTION: "emailProtection", E.TIME_STAMPING: "timeStamping",
+             E.OCSP_SIGNING: "OCSPSigning", E.ANY_EXTENDED_KEY_USAGE: "anyExtendedKeyUsage"}
+    return known.get(oid, getattr(oid, "dotted_string", str(oid)))  # type: ignore[call-overload]
