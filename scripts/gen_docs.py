@@ -130,7 +130,7 @@ def man_pages() -> dict[Path, str]:
     pages[ROOT / "man" / "qdrantsec.1"] = root_page
 
     for group, entries in by_group.items():
-        gpath, gcmd, gctx = entries[0]
+        _, gcmd, _ = entries[0]
         body = [
             head.format(name=f"QDRANTSEC-{group.upper()}"),
             f".SH NAME\nqdrantsec\\-{group} \\- {_esc(gcmd.get_short_help_str(200))}\n",

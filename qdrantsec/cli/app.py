@@ -8,6 +8,7 @@ the groups' own help uses Rich.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -145,10 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(getattr(exc, "exit_code", ExitCode.USAGE))
     except BrokenPipeError:
         # stdout closed early (e.g. `| head`): not an error worth a message
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
         code = int(ExitCode.OK)
     except Exception as exc:
         if debug:

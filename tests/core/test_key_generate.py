@@ -29,7 +29,9 @@ def test_key_to_file_is_0600_and_not_printed(tmp_path: Path, capsys: pytest.Capt
     assert out == "" and key not in err and fingerprint(key) in err
 
 
-def test_refuses_to_overwrite_then_force_keeps_backup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_refuses_to_overwrite_then_force_keeps_backup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "qdrant.key"
     target.write_text("old\n")
     assert main(["key", "generate", "--out", str(target)]) == 2

@@ -53,7 +53,7 @@ def test_env_booleans_false(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["", "enabled", "2"])
 def test_env_bad_booleans_are_startup_errors(raw: str) -> None:
-    value, error = coerce_env_value("service.enable_tls", raw)
+    _value, error = coerce_env_value("service.enable_tls", raw)
     assert error is not None and "refuses to start" in error
 
 
