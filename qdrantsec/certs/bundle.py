@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qdrantsec.certs import issue, keys
-from qdrantsec.certs.names import SanName, parse_name, parse_names
+from qdrantsec.certs.names import SanName, parse_names
 from qdrantsec.certs.profiles import CLIENT, PEER, SERVER
 from qdrantsec.errors import InputError, UsageError
 

@@ -207,7 +207,7 @@ def fetch_chain(url: str, *, timeout: float = 10.0) -> list[bytes]:
             chain = _peer_chain(tls)
     except ssl.SSLError as exc:
         raise NetworkError(f"TLS handshake with {host}:{port} failed: {exc.reason or exc}") from None
-    except socket.timeout:
+    except TimeoutError:
         raise NetworkError(f"{host}:{port} did not answer within {timeout:g} s") from None
     except OSError as exc:
         raise NetworkError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
