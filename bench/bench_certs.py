@@ -1,0 +1,96 @@
+"""Benchmark: `qdrantsec certs generate` vs mkcert for CA + server + 3 peers + 1 client.
+
+mkcert needs five invocations (server, three peers with -client for serverAuth+clientAuth,
+one client); the first also creates its CA. qdrantsec makes the same set in one command.
+Both use ECDSA P-256 leaves (mkcert's CA is always RSA 3072; qdrantsec's is P-256). Each run
+starts from an empty directory (and an empty CAROOT for mkcert); alternating the tools in
+the same loop keeps machine noise fair to both.
+
+    .venv/bin/python bench/bench_certs.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QDRANTSEC = ROOT / ".venv" / "bin" / "qdrantsec"
+PEERS = [f"qdrant-{i}.qdrant-headless" for i in range(3)]
+HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+def _run(argv: list[str], env: dict[str, str] | None = None) -> None:
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
+def qdrantsec_once(tmp: Path) -> None:
+    _run([str(QDRANTSEC), "certs", "generate", "--out", str(tmp / "tls"), "--peers", "3",
+          "--client", "app"])
+
+
+def mkcert_once(tmp: Path) -> None:
+    mkcert = shutil.which("mkcert") or "mkcert"
+    env = {**os.environ, "CAROOT": str(tmp / "caroot")}
+    out = tmp / "tls"
+    out.mkdir()
+    jobs = [["-ecdsa", "-cert-file", str(out / "server.pem"), "-key-file", str(out / "server-key.pem"), *HOSTS]]
+    for i, peer in enumerate(PEERS):
+        jobs.append(["-client", "-ecdsa", "-cert-file", str(out / f"peer-{i}.pem"),
+                     "-key-file", str(out / f"peer-{i}-key.pem"), peer, *HOSTS])
+    jobs.append(["-client", "-ecdsa", "-cert-file", str(out / "client-app.pem"),
+                 "-key-file", str(out / "client-app-key.pem"), "app"])
+    for args in jobs:
+        _run([mkcert, *args], env=env)
+
+
+def python_startup_once(tmp: Path) -> None:
+    _run([sys.executable, "-c", "pass"])
+
+
+def timed(fn: Callable[[Path], None]) -> float:
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        fn(Path(d))
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15)
+    args = ap.parse_args()
+    if shutil.which("mkcert") is None:
+        print("mkcert not found: apt-get install -y mkcert", file=sys.stderr)
+        return 2
+    tools: dict[str, Callable[[Path], None]] = {
+        "qdrantsec certs generate (1 command)": qdrantsec_once,
+        "mkcert (5 invocations)": mkcert_once,
+        "python -c pass (start-up floor)": python_startup_once,
+    }
+    for fn in tools.values():  # warm the page cache once
+        timed(fn)
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    for _ in range(args.runs):
+        for name, fn in tools.items():
+            times[name].append(timed(fn))
+    print(f"runs: {args.runs}   python {sys.version.split()[0]}   "
+          f"mkcert {subprocess.run(['mkcert', '-version'], capture_output=True, text=True).stdout.strip()}")
+    for name, samples in times.items():
+        print(f"{name:<40} median {statistics.median(samples) * 1000:7.1f} ms   "
+              f"min {min(samples) * 1000:7.1f} ms   max {max(samples) * 1000:7.1f} ms")
+    q = statistics.median(times["qdrantsec certs generate (1 command)"])
+    m = statistics.median(times["mkcert (5 invocations)"])
+    print(f"ratio qdrantsec / mkcert: {q / m:.2f}x (target <= 2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
