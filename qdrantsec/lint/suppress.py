@@ -1,0 +1,235 @@
+"""Suppressions: what a project has decided not to see, and the exit code that results.
+
+``apply`` runs after the rules, in this order, on the rules' findings plus the ones this
+pass raises itself (QS003, QS004):
+
+1. findings of rules the project file disables, and findings in its ``ignore_paths``,
+   are dropped;
+2. severity overrides from the project file are applied;
+3. an inline ``# qdrantsec: ignore[QS101,QS202] reason`` on the finding's line, or in the
+   comment lines directly above it, suppresses it. A comment with no reason suppresses
+   nothing and is itself reported (QS003);
+4. an ``ignore`` entry of the project file whose rule and path match suppresses it; an
+   entry past its ``expires`` date suppresses nothing and is reported (QS004);
+5. a finding whose fingerprint is in the baseline is suppressed.
+
+Suppressed findings are kept (``suppressed=True`` and ``suppression`` saying how) so that
+``--show-suppressed`` and SARIF can show them; they never fail a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from qdrantsec.exit_codes import ExitCode
+from qdrantsec.lint.baseline import (
+    finding_fingerprint,
+    load_baseline,
+    read_file_lines,
+    write_baseline,
+)
+from qdrantsec.lint.model import Finding, Location, Severity
+from qdrantsec.lint.project_config import (
+    IgnoreEntry,
+    ProjectConfig,
+    find_project_file,
+    load_project_config,
+)
+
+__all__ = [
+    "IgnoreComment",
+    "ProjectConfig",
+    "apply",
+    "exit_code_for",
+    "find_project_file",
+    "finding_fingerprint",
+    "ignore_comments",
+    "load_baseline",
+    "load_project_config",
+    "read_file_lines",
+    "write_baseline",
+]
+
+_DIRECTIVE = re.compile(r"#\s*qdrantsec\s*:\s*ignore\s*\[(?P<ids>[^\]]*)\](?P<rest>.*)$", re.IGNORECASE)
+_REASON_LEAD = " \t:;,.-–—"
+_HAS_WORD = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class IgnoreComment:
+    """One ``# qdrantsec: ignore[...]`` comment; ``column`` is that of its ``#`` (1-based)."""
+
+    rules: tuple[str, ...]
+    reason: str  # "" when none was given
+    line: int
+    column: int
+    whole_line: bool  # the line holds nothing but the comment
+
+
+def _comment_start(line: str) -> int | None:
+    """Index of the ``#`` that starts a comment (YAML and env files alike: at the start of
+    the line or after whitespace, and not inside a quoted string), or None."""
+    quote: str | None = None
+    prev = " "
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote and not (quote == '"' and prev == "\\"):
+                quote = None
+        elif ch in "\"'" and (prev.isspace() or prev in ":=-[{,"):
+            quote = ch
+        elif ch == "#" and prev.isspace():
+            return i
+        prev = ch
+    return None
+
+
+def parse_ignore_comment(text: str, line_no: int) -> IgnoreComment | None:
+    start = _comment_start(text)
+    if start is None:
+        return None
+    m = _DIRECTIVE.search(text, start)
+    if m is None:
+        return None
+    ids = tuple(dict.fromkeys(p.strip().upper() for p in m.group("ids").split(",") if p.strip()))
+    if not ids:
+        return None
+    reason = m.group("rest").strip().lstrip(_REASON_LEAD).strip()
+    if not _HAS_WORD.search(reason):
+        reason = ""
+    return IgnoreComment(ids, reason, line_no, m.start() + 1, whole_line=not text[:start].strip())
+
+
+def ignore_comments(lines: list[str]) -> list[IgnoreComment]:
+    """Every ignore comment in a file's lines."""
+    out = []
+    for i, text in enumerate(lines, start=1):
+        if "qdrantsec" in text.lower():
+            c = parse_ignore_comment(text, i)
+            if c is not None:
+                out.append(c)
+    return out
+
+
+class _Comments:
+    """Ignore comments per file, read once."""
+
+    def __init__(self, read_lines: Callable[[str], list[str]]) -> None:
+        self._read = read_lines
+        self._cache: dict[str, dict[int, IgnoreComment]] = {}
+
+    def of(self, file: str) -> dict[int, IgnoreComment]:
+        if file not in self._cache:
+            try:
+                lines = self._read(file)
+            except (OSError, ValueError):
+                lines = []
+            self._cache[file] = {c.line: c for c in ignore_comments(lines)}
+        return self._cache[file]
+
+    def covering(self, file: str, line: int) -> list[IgnoreComment]:
+        """The comment on ``line`` and those in the block of whole-line comments directly
+        above it."""
+        comments = self.of(file)
+        found = [comments[line]] if line in comments else []
+        above = line - 1
+        while above in comments and comments[above].whole_line:
+            found.append(comments[above])
+            above -= 1
+        return found
+
+
+def _qs003(file: str, c: IgnoreComment) -> Finding:
+    from qdrantsec.lint.rules.qs003_suppression_without_reason import SuppressionWithoutReason
+
+    ids = ",".join(c.rules)
+    return SuppressionWithoutReason().finding(
+        f"inline suppression of {ids} has no reason, so it suppresses nothing",
+        Location(file, c.line, c.column),
+        fix=f"give the reason after the rule IDs (`# qdrantsec: ignore[{ids}] <why it is acceptable>`), "
+        "or remove the comment and fix the finding",
+    )
+
+
+def _qs004(project: ProjectConfig, entry: IgnoreEntry) -> Finding:
+    from qdrantsec.lint.rules.qs004_expired_suppression import ExpiredSuppression
+
+    assert entry.expires is not None
+    return ExpiredSuppression().finding(
+        f"ignore entry for {entry.rule} on {entry.path.pattern!r} expired on "
+        f"{entry.expires.isoformat()} and no longer suppresses (reason was: {entry.reason})",
+        Location(project.file, entry.line, entry.column),
+    )
+
+
+def apply(
+    findings: list[Finding],
+    project: ProjectConfig,
+    baseline: set[str] | None,
+    read_lines: Callable[[str], list[str]],
+    today: dt.date | None = None,
+    *,
+    files: Iterable[str] = (),
+) -> list[Finding]:
+    """The findings after the project file, inline comments and the baseline (see the
+    module docstring for the order). Input findings are not modified. ``files`` are further
+    linted files whose reasonless ignore comments should be reported even when they carry
+    no finding (the files of ``findings`` are always looked at)."""
+    today = today or dt.date.today()
+    comments = _Comments(read_lines)
+
+    extra: list[Finding] = []
+    seen_files = dict.fromkeys([*(f.location.file for f in findings if f.location.file), *files])
+    for file in seen_files:
+        assert file is not None
+        for c in comments.of(file).values():
+            if not c.reason:
+                extra.append(_qs003(file, c))
+    extra.extend(_qs004(project, e) for e in project.ignores if e.expired(today))
+
+    active = [e for e in project.ignores if not e.expired(today)]
+    out: list[Finding] = []
+    for finding in [*findings, *extra]:
+        if not project.rule_enabled(finding.rule):
+            continue
+        loc = finding.location
+        if loc.file and project.path_ignored(loc.file):
+            continue
+        f = dataclasses.replace(finding, severity=project.severity_for(finding.rule, finding.severity))
+        if not f.suppressed:
+            how = _inline(f, comments) or _configured(f, active)
+            if how is None and baseline and finding_fingerprint(f, read_lines) in baseline:
+                how = "baseline"
+            if how is not None:
+                f.suppressed, f.suppression = True, how
+        out.append(f)
+    return out
+
+
+def _inline(f: Finding, comments: _Comments) -> str | None:
+    loc = f.location
+    if not loc.file or not loc.line:
+        return None
+    for c in comments.covering(loc.file, loc.line):
+        if f.rule in c.rules and c.reason:
+            return f"inline: {c.reason}"
+    return None
+
+
+def _configured(f: Finding, entries: list[IgnoreEntry]) -> str | None:
+    for e in entries:
+        if e.matches(f.rule, f.location.file):
+            return f"config: {e.reason}"
+    return None
+
+
+def exit_code_for(findings: Iterable[Finding], fail_on: Severity, exit_zero: bool) -> int:
+    """1 when an unsuppressed finding is at or above ``fail_on`` (and not ``exit_zero``),
+    else 0. Usage and input errors (2) are raised as errors, not decided here."""
+    if exit_zero:
+        return int(ExitCode.OK)
+    failing = any(not f.suppressed and f.severity >= fail_on for f in findings)
+    return int(ExitCode.FAILED if failing else ExitCode.OK)

@@ -1,0 +1,67 @@
+"""GitHub Actions workflow commands: one annotation per finding, shown on the pull
+request's diff, plus a plain summary line for the log.
+
+    ::error file=deploy/compose.yml,line=12,col=7,title=QS201 no-authentication::no API key ...
+
+critical and high findings are errors, medium warnings, low and info notices. Values are
+escaped as the runner expects: ``%``, CR and LF everywhere, and ``:`` and ``,`` as well
+inside properties (``file=``, ``title=``).
+"""
+
+from __future__ import annotations
+
+from qdrantsec.lint.model import Finding, LintResult, Severity
+from qdrantsec.lint.paths import display_path
+from qdrantsec.output.lint_formats import finding_path, ordered
+from qdrantsec.output.lint_text import summary_line
+
+LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "notice",
+    Severity.INFO: "notice",
+}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, message: str, **props: object) -> str:
+    given = ",".join(f"{k}={escape_property(str(v))}" for k, v in props.items() if v not in (None, ""))
+    return f"::{level}{' ' + given if given else ''}::{escape_data(message)}"
+
+
+def annotation(f: Finding) -> str:
+    loc = f.location
+    title = f"{f.rule} {f.name}"
+    body = f.message
+    if f.location.env_var:
+        body += f" (set by {f.location.env_var})"
+    elif f.location.note:
+        body += f" ({f.location.note})"
+    if f.target:
+        body += f"\nTarget: {f.target}"
+    if f.fix:
+        body += f"\nFix: {f.fix}"
+    level = LEVELS[f.severity]
+    if f.suppressed:
+        level, title = "notice", f"{title} (suppressed)"
+        body += f"\nSuppressed: {f.suppression or 'yes'}"
+    return command(
+        level, body, file=finding_path(f), line=loc.line or None,
+        col=(loc.column or None) if loc.line else None, title=title,
+    )
+
+
+def render(result: LintResult, *, show_suppressed: bool) -> str:
+    lines = [annotation(f) for f in ordered(result.findings, show_suppressed)]
+    lines += [command("error", e.message, file=display_path(e.file), title="qdrantsec: file not linted")
+              for e in sorted(result.errors, key=lambda e: display_path(e.file))]
+    lines.append(summary_line(result, show_suppressed))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,51 @@
+"""Machine-readable lint output::
+
+    {"findings": [{"rule", "name", "severity", "file", "line", "column", "message", "fix",
+                   "suppressed", + "env_var", "note", "target", "suppression" when set}],
+     "summary": {"total", "by_severity", "suppressed", "files", "errors"},
+     "errors": [{"file", "message"}]}
+
+``file`` is relative and POSIX (null only for a Qdrant default with no file); ``line`` and
+``column`` are null when unknown, never a made-up 1. Ordered by file, line, column, rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qdrantsec.lint.model import Finding, LintResult
+from qdrantsec.lint.paths import display_path
+from qdrantsec.output import to_json
+from qdrantsec.output.lint_formats import finding_path, ordered, summarize
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    out: dict[str, Any] = {
+        "rule": f.rule,
+        "name": f.name,
+        "severity": f.severity.label,
+        "file": finding_path(f),
+        "line": loc.line or None,
+        "column": (loc.column or None) if loc.line else None,
+        "message": f.message,
+        "fix": f.fix,
+        "suppressed": f.suppressed,
+    }
+    optional = {"env_var": loc.env_var, "note": loc.note, "target": f.target,
+                "suppression": f.suppression if f.suppressed else None}
+    out.update({k: v for k, v in optional.items() if v})
+    return out
+
+
+def document(result: LintResult, *, show_suppressed: bool) -> dict[str, Any]:
+    return {
+        "findings": [finding_dict(f) for f in ordered(result.findings, show_suppressed)],
+        "summary": summarize(result).as_dict(),
+        "errors": [{"file": display_path(e.file), "message": e.message}
+                   for e in sorted(result.errors, key=lambda e: display_path(e.file))],
+    }
+
+
+def render(result: LintResult, *, show_suppressed: bool) -> str:
+    return to_json(document(result, show_suppressed=show_suppressed)) + "\n"

@@ -1,0 +1,183 @@
+"""SARIF 2.1.0 lint output, for GitHub code scanning and other SARIF viewers.
+
+Every rule handed in is described in ``tool.driver.rules`` (help text and markdown from
+the rule docs, ``helpUri`` into the README, a default level and GitHub's
+``security-severity``). Results carry a relative URI against ``%SRCROOT%`` and a region
+only when the line is known: a made-up line 1 would put the alert on the wrong line.
+Suppressed findings are kept with a ``suppressions`` entry, so viewers show them as
+dismissed. ``partialFingerprints`` carries the baseline fingerprint, which survives lines
+shifting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from qdrantsec.lint.baseline import cached_reader, finding_fingerprint
+from qdrantsec.lint.model import Finding, LintResult, Rule, Severity
+from qdrantsec.lint.paths import display_path
+from qdrantsec.output import to_json
+from qdrantsec.output.lint_formats import REPO_URL, RuleInfo, ordered, rule_help_uri, rule_index
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "qdrantsec/v1"
+LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+#: GitHub maps >= 9.0 to critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low. Info gets
+#: none: GitHub shows a 0.0 as an error.
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+}
+
+
+def _help_text(r: RuleInfo) -> str:
+    parts = [r.summary]
+    if r.rationale:
+        parts.append(f"Why it matters: {r.rationale}")
+    if r.example:
+        parts.append(f"Example:\n{r.example.rstrip()}")
+    if r.fix:
+        parts.append(f"Use instead: {r.fix}")
+    if r.references:
+        parts.append("References:\n" + "\n".join(f"- {ref}" for ref in r.references))
+    return "\n\n".join(parts)
+
+
+def _help_markdown(r: RuleInfo) -> str:
+    parts = [f"**{r.id} {r.name}**: {r.summary}"]
+    if r.rationale:
+        parts.append(f"### Why it matters\n\n{r.rationale}")
+    if r.example:
+        parts.append(f"### Example\n\n```yaml\n{r.example.rstrip()}\n```")
+    if r.fix:
+        parts.append(f"### Use instead\n\n{r.fix}")
+    if r.references:
+        parts.append("### References\n\n" + "\n".join(f"- {ref}" for ref in r.references))
+    return "\n\n".join(parts)
+
+
+def rule_descriptor(r: RuleInfo) -> dict[str, Any]:
+    props: dict[str, Any] = {"tags": ["security", "qdrant"], "precision": "high"}
+    if r.severity in SECURITY_SEVERITY:
+        props["security-severity"] = SECURITY_SEVERITY[r.severity]
+    return {
+        "id": r.id,
+        "name": r.name,
+        "shortDescription": {"text": r.summary},
+        "fullDescription": {"text": r.rationale or r.summary},
+        "help": {"text": _help_text(r), "markdown": _help_markdown(r)},
+        "helpUri": rule_help_uri(r.id, r.name),
+        "defaultConfiguration": {"level": LEVELS[r.severity]},
+        "properties": props,
+    }
+
+
+def artifact_location(file: str) -> dict[str, Any]:
+    shown = display_path(file)
+    if os.path.isabs(shown):  # outside the current directory: an absolute file URI
+        return {"uri": Path(shown).as_uri()}
+    return {"uri": quote(shown, safe="/-._~"), "uriBaseId": SRCROOT}
+
+
+def _location(f: Finding) -> list[dict[str, Any]]:
+    loc = f.location
+    if not loc.file:
+        return []
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(loc.file)}
+    if loc.line:
+        region: dict[str, Any] = {"startLine": loc.line}
+        if loc.column:
+            region["startColumn"] = loc.column
+        physical["region"] = region
+    return [{"physicalLocation": physical}]
+
+
+def _suppression(f: Finding) -> dict[str, Any]:
+    how = f.suppression or ""
+    kind = "inSource" if how.startswith("inline") else "external"
+    if how == "baseline":
+        why = "accepted in the baseline"
+    else:
+        why = how.split(":", 1)[1].strip() if ":" in how else how or "suppressed"
+    return {"kind": kind, "status": "accepted", "justification": why}
+
+
+def result(f: Finding, index: int, reader: Any) -> dict[str, Any]:
+    text = f.message
+    if f.location.env_var:
+        text += f" (set by {f.location.env_var})"
+    elif f.location.note:
+        text += f" ({f.location.note})"
+    props: dict[str, Any] = {"severity": f.severity.label}
+    if f.severity in SECURITY_SEVERITY:
+        props["security-severity"] = SECURITY_SEVERITY[f.severity]
+    for key, value in (("env_var", f.location.env_var), ("note", f.location.note),
+                       ("target", f.target), ("fix", f.fix)):
+        if value:
+            props[key] = value
+    out: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": index,
+        "level": LEVELS[f.severity],
+        "message": {"text": text},
+        "locations": _location(f),
+        "partialFingerprints": {FINGERPRINT_KEY: finding_fingerprint(f, reader)},
+        "properties": props,
+    }
+    if not out["locations"]:
+        del out["locations"]
+    if f.suppressed:
+        out["suppressions"] = [_suppression(f)]
+    return out
+
+
+def document(result_: LintResult, *, rules: list[Rule], tool_version: str) -> dict[str, Any]:
+    infos = rule_index(rules, result_.findings)
+    index = {rid: i for i, rid in enumerate(infos)}
+    reader = cached_reader()
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"{display_path(e.file)}: {e.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": artifact_location(e.file)}}],
+        }
+        for e in sorted(result_.errors, key=lambda e: display_path(e.file))
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": not result_.errors}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "qdrantsec",
+                        "version": tool_version,
+                        "informationUri": REPO_URL,
+                        "rules": [rule_descriptor(r) for r in infos.values()],
+                    }
+                },
+                "invocations": [invocation],
+                "columnKind": "unicodeCodePoints",
+                "results": [result(f, index[f.rule], reader) for f in ordered(result_.findings)],
+            }
+        ],
+    }
+
+
+def render(result_: LintResult, *, rules: list[Rule], tool_version: str) -> str:
+    return to_json(document(result_, rules=rules, tool_version=tool_version)) + "\n"

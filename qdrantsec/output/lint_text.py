@@ -1,0 +1,119 @@
+"""Human lint output: one line per finding, grouped by file, then a summary.
+
+    deploy/compose.yml:12:7  CRITICAL  QS201 no-authentication  no API key is set ...
+        fix: set service.api_key (from a secret) ...
+        set by QDRANT__SERVICE__HOST; in deploy/compose.yml service qdrant
+
+``file:line:col`` first, so terminals and editors can jump to it. Colour comes from Rich
+styles and only when asked for; without it the text has no escape sequences at all.
+"""
+
+from __future__ import annotations
+
+from qdrantsec.lint.model import Finding, LintResult, Severity
+from qdrantsec.lint.paths import display_path
+from qdrantsec.output.lint_formats import finding_path, ordered, summarize
+
+Segment = tuple[str, str | None]  # text, Rich style
+
+SEVERITY_STYLES = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+_WIDTH = max(len(s.name) for s in Severity)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def location_text(f: Finding) -> str:
+    path = finding_path(f) or "(no file)"
+    loc = f.location
+    if loc.line:
+        path += f":{loc.line}"
+        if loc.column:
+            path += f":{loc.column}"
+    return path
+
+
+def finding_lines(f: Finding) -> list[list[Segment]]:
+    sev_style = "dim" if f.suppressed else SEVERITY_STYLES[f.severity]
+    head: list[Segment] = [
+        (location_text(f), "bold"),
+        ("  ", None),
+        (f"{f.severity.name:<{_WIDTH}}", sev_style),
+        ("  ", None),
+        (f.rule, "magenta"),
+        (" ", None),
+        (f.name, "magenta"),
+        ("  ", None),
+        (f.message, "dim" if f.suppressed else None),
+    ]
+    if f.suppressed:
+        head.append((f"  [suppressed: {f.suppression or 'yes'}]", "dim italic"))
+    out = [head]
+    if f.fix:
+        out.append([("    fix: ", "green"), (f.fix, None)])
+    where = []
+    if f.location.env_var:
+        where.append(f"set by {f.location.env_var}")
+    if f.location.note:
+        where.append(f.location.note)
+    if f.target:
+        where.append(f"in {f.target}")
+    if where:
+        out.append([("    " + "; ".join(where), "dim")])
+    return out
+
+
+def summary_line(result: LintResult, show_suppressed: bool) -> str:
+    s = summarize(result)
+    files = _plural(s.files, "file")
+    if s.total:
+        text = f"{_plural(s.total, 'problem')} ({s.counts_text()}) in {files} checked."
+    else:
+        text = f"No problems found in {files}."
+    if s.suppressed:
+        shown = "shown above" if show_suppressed else "--show-suppressed lists them"
+        text += f" {s.suppressed} suppressed ({shown})."
+    if s.errors:
+        text += f" {_plural(s.errors, 'file')} could not be linted."
+    return text
+
+
+def render(result: LintResult, *, color: bool, show_suppressed: bool) -> str:
+    lines: list[list[Segment]] = []
+    previous: str | None = None
+    for i, f in enumerate(ordered(result.findings, show_suppressed)):
+        path = finding_path(f) or ""
+        if i and path != previous:
+            lines.append([])
+        previous = path
+        lines.extend(finding_lines(f))
+    if result.errors:
+        if lines:
+            lines.append([])
+        for err in sorted(result.errors, key=lambda e: display_path(e.file)):
+            lines.append([(display_path(err.file), "bold"), (": error: ", "bold red"), (err.message, None)])
+    if lines:
+        lines.append([])
+    s = summarize(result)
+    style = "bold red" if s.total or s.errors else "bold green"
+    lines.append([(summary_line(result, show_suppressed), style)])
+    return "".join(_join(line, color) + "\n" for line in lines)
+
+
+def _join(segments: list[Segment], color: bool) -> str:
+    if not color:
+        return "".join(text for text, _ in segments)
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    return "".join(
+        Style.parse(style).render(text, color_system=ColorSystem.STANDARD) if style else text
+        for text, style in segments
+    )
