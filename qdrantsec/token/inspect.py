@@ -1,0 +1,114 @@
+"""What a token says, and every reason Qdrant would refuse it.
+
+Decoding is strict where Qdrant is strict; the header and claims are still shown when
+Qdrant would refuse them (a padded token, ``alg: none``...). Without keys the signature is
+not checked and the report says UNVERIFIED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrantsec.secrets import Secret
+from qdrantsec.token.claims import (
+    SIGNATURE,
+    STAGE_SIGNATURE,
+    Problem,
+    claim_problems,
+    claim_warnings,
+    expiry_problem,
+    is_expired,
+    is_int,
+)
+from qdrantsec.token.durations import MAX_TIMESTAMP, iso, relative
+from qdrantsec.token.jws import Decoded
+from qdrantsec.token.verify import Verdict, qdrant_verdict
+
+
+@dataclass
+class Report:
+    header: Any
+    claims: Any
+    #: "unverified" (no key given), "verified" or "invalid"
+    signature: str
+    verdict: Verdict | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    exp: int | None = None
+    now: int = 0
+
+    @property
+    def verified_with(self) -> tuple[str, str] | None:
+        signed = self.verdict.signed_by if self.verdict else None
+        return (signed.role, signed.fingerprint) if signed else None
+
+    @property
+    def expires_at(self) -> str | None:
+        return iso(self.exp) if self.exp is not None and 0 <= self.exp <= MAX_TIMESTAMP else None
+
+    @property
+    def expired(self) -> bool:
+        return self.exp is not None and is_expired(self.exp, self.now)
+
+    @property
+    def expires_relative(self) -> str | None:
+        if self.exp is None:
+            return None
+        if self.exp < self.now:
+            return f"expired {relative(self.exp, self.now)}"
+        return f"expires {relative(self.exp, self.now)}"
+
+    @property
+    def accepted(self) -> bool | None:
+        """Would Qdrant accept it? None when unverified and nothing else refuses it."""
+        if self.problems:
+            return False
+        return None if self.verdict is None else self.verdict.accepted
+
+    def as_dict(self) -> dict[str, Any]:
+        vw = self.verified_with
+        return {
+            "signature": self.signature,
+            "verified_with": {"role": vw[0], "fingerprint": vw[1]} if vw else None,
+            "accepted": self.accepted,
+            "header": self.header,
+            "claims": self.claims,
+            "expires_at": self.expires_at,
+            "expires_relative": self.expires_relative,
+            "expired": self.expired,
+            "rejections": [p.as_dict() for p in self.problems],
+            "warnings": list(self.warnings),
+            "qdrant_verdict": self.verdict.as_dict() if self.verdict else None,
+        }
+
+
+def inspect(decoded: Decoded, keys: Sequence[Secret] = (), *, now: int) -> Report:
+    """Every rejection reason (structural, signature, claims, expiry) and every warning."""
+    problems = list(decoded.problems)
+    verdict = qdrant_verdict(decoded, keys, now) if keys else None
+    if verdict is None:
+        signature = "unverified"
+    elif verdict.signed_by is not None:
+        signature = "verified"
+    else:
+        signature = "invalid"
+        if not decoded.problems_before(STAGE_SIGNATURE):
+            names = " nor ".join(f"{r.role} {r.fingerprint}" for r in verdict.results)
+            word = "neither " if len(verdict.results) > 1 else ""
+            problems.append(Problem("bad_signature", SIGNATURE, STAGE_SIGNATURE,
+                                    f"the signature matches {word}{names}"))
+    claims = decoded.claims
+    if claims is not None or decoded.payload_ok:
+        problems += claim_problems(claims)
+        exp_problem = expiry_problem(claims, now)
+        if exp_problem:
+            problems.append(exp_problem)
+    problems.sort(key=lambda p: p.stage)
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return Report(
+        header=decoded.header, claims=claims, signature=signature, verdict=verdict,
+        problems=problems, warnings=claim_warnings(claims, now),
+        exp=exp if is_int(exp) else None, now=now,
+    )
