@@ -279,8 +279,10 @@ class App:
         )
         # Extension of the agreed interface (see README): how a peer applies replicated
         # collection metadata operations locally without re-broadcasting them.
-        with contextlib.suppress(AttributeError):
-            self.cluster.apply_collection_change = self.apply_collection_change
+        if hasattr(self.cluster, "set_apply_hook"):
+            self.cluster.set_apply_hook(self.apply_collection_change)
+        else:
+            self.cluster.apply_remote_change = self.apply_collection_change
         self.cluster.start()
 
     def shutdown(self) -> None:
@@ -296,6 +298,8 @@ class App:
         """Apply a replicated collection metadata operation (called by cluster.py)."""
         body = body or {}
         try:
+            op = {"create": "create_collection", "update": "update_collection",
+                  "delete": "delete_collection"}.get(op, op)
             if op == "create_collection":
                 if self.storage.resolve(name) is None:
                     self.storage.create_collection(name, body)
