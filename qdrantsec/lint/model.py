@@ -288,3 +288,5 @@ class LintResult:
     files: list[str] = field(default_factory=list)  # every file looked at
     targets: list[Target] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    #: what ``-v`` shows: files skipped and why, mounts Qdrant does not read, ...
+    notes: list[str] = field(default_factory=list)
