@@ -1,0 +1,191 @@
+"""Finding the files to lint and telling their kind by content.
+
+``discover`` walks the given paths (files or directories), skipping VCS, dependency and
+virtualenv directories, and yields candidate files: YAML by extension, env files by name,
+compose files by name, and files without an extension (sniffed later). ``detect_kind``
+decides what a file is from what it contains, not from its name:
+
+* ``k8s``: a document with ``apiVersion`` and ``kind``;
+* ``compose``: a ``services:`` mapping whose entries have ``image`` or ``build``;
+* ``helm-values``: Qdrant chart values (``image.repository`` naming qdrant, ``apiKey`` /
+  ``readOnlyApiKey``, or a ``config:`` section with Qdrant settings next to chart keys);
+* ``qdrant-config``: only Qdrant's top-level sections, with Qdrant-like keys inside;
+* ``env``: ``KEY=VALUE`` lines with at least one ``QDRANT__`` variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qdrantsec.lint.inputs.envfile import has_qdrant_overrides, looks_like_env
+from qdrantsec.lint.inputs.source import SourceFile
+
+KINDS = ("qdrant-config", "compose", "k8s", "helm-values", "env")
+
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", "vendor", "third_party", "site-packages",
+    ".terraform", ".idea", ".vscode", "bower_components",
+})
+YAML_SUFFIXES = (".yaml", ".yml")
+
+#: Qdrant's top-level config sections, and keys that only Qdrant uses inside them.
+QDRANT_TOP = frozenset({
+    "service", "storage", "cluster", "tls", "audit", "telemetry_disabled", "log_level",
+    "logger", "debug", "feature_flags", "inference", "debugger", "gpu", "hsw_index",
+    "hnsw_index", "optimizers", "performance",
+})
+QDRANT_SUBKEYS: dict[str, frozenset[str]] = {
+    "service": frozenset({
+        "host", "http_port", "grpc_port", "metrics_port", "api_key", "alt_api_key",
+        "read_only_api_key", "jwt_rbac", "enable_tls", "enable_cors", "max_request_size_mb",
+        "verify_https_client_certificate", "enforce_internal_auth", "max_workers",
+        "static_content_dir", "enable_static_content", "enable_snapshot_url_recovery",
+        "hide_jwt_dashboard", "metrics_prefix", "hardware_reporting", "slow_query_secs",
+    }),
+    "storage": frozenset({
+        "storage_path", "snapshots_path", "temp_path", "on_disk_payload", "performance",
+        "optimizers", "hnsw_index", "wal", "node_type", "snapshots_config", "update_queue_size",
+    }),
+    "cluster": frozenset({"enabled", "p2p", "consensus", "peer_id", "resharding_enabled"}),
+    "tls": frozenset({"cert", "key", "ca_cert", "cert_ttl"}),
+    "audit": frozenset({"enabled", "dir", "rotation", "max_log_files", "trust_forwarded_headers"}),
+}
+HELM_KEYS = frozenset({
+    "replicaCount", "image", "persistence", "snapshotPersistence", "apiKey", "readOnlyApiKey",
+    "additionalVolumes", "additionalVolumeMounts", "containerSecurityContext",
+    "podSecurityContext", "sidecarContainers", "ingress", "service", "config", "metrics",
+    "updateVolumeFsOwnership", "podDisruptionBudget", "snapshotRestoration",
+})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str
+    explicit: bool  # named on the command line (always linted, problems always reported)
+    by_name: bool  # its name says YAML/env/compose (problems reported) vs sniffed
+
+
+def name_kind_hint(name: str) -> str | None:
+    """"yaml", "env" or None (no extension: sniff the content) for a candidate name;
+    "skip" for names that are neither."""
+    low = name.lower()
+    if low.endswith(YAML_SUFFIXES):
+        return "yaml"
+    if low.endswith(".env") or low.startswith(".env") or ".env." in low or low == "env":
+        return "env"
+    if low.startswith(("docker-compose", "compose")):
+        return "yaml"
+    if "." not in low.lstrip("."):
+        return None
+    return "skip"
+
+
+def discover(
+    paths: list[str], *, ignored: Callable[[str], bool] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> Iterator[Candidate]:
+    """Candidate files under ``paths`` in a stable order. Missing paths are the caller's
+    concern (they are yielded as explicit candidates and fail to read)."""
+    for given in paths or ["."]:
+        p = Path(given)
+        if not p.is_dir():
+            yield Candidate(given, explicit=True, by_name=name_kind_hint(p.name) not in (None, "skip"))
+            continue
+        for root, dirs, files in os.walk(given):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
+                             and not os.path.islink(os.path.join(root, d)))
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                if full.startswith("./"):
+                    full = full[2:]
+                hint = name_kind_hint(name)
+                if hint == "skip":
+                    continue
+                if ignored is not None and ignored(full):
+                    if on_skip:
+                        on_skip(full, "ignored by .qdrantsec.yaml")
+                    continue
+                yield Candidate(full, explicit=False, by_name=hint is not None)
+
+
+# -- kind detection --------------------------------------------------------------------
+def _mapping(node: Any) -> dict[str, Any] | None:
+    value = getattr(node, "value", None)
+    return value if isinstance(value, dict) else None
+
+
+def _is_k8s(root: dict[str, Any]) -> bool:
+    api, kind = root.get("apiVersion"), root.get("kind")
+    return api is not None and kind is not None and isinstance(api.value, str) and isinstance(kind.value, str)
+
+
+def _is_compose(root: dict[str, Any]) -> bool:
+    services = _mapping(root.get("services"))
+    if not services:
+        return False
+    return any(
+        (m := _mapping(svc)) is not None and ("image" in m or "build" in m)
+        for svc in services.values()
+    )
+
+
+def _qdrantish(section: str, node: Any) -> bool:
+    if section in ("telemetry_disabled", "log_level"):
+        return True
+    m = _mapping(node)
+    keys = QDRANT_SUBKEYS.get(section)
+    return bool(m and keys and keys.intersection(m))
+
+
+def _is_qdrant_config(root: dict[str, Any]) -> bool:
+    if not root or not set(root).issubset(QDRANT_TOP):
+        return False
+    return any(_qdrantish(k, v) for k, v in root.items())
+
+
+def _is_helm_values(root: dict[str, Any]) -> bool:
+    image = _mapping(root.get("image"))
+    if image and "qdrant" in str(getattr(image.get("repository"), "value", "")):
+        return True
+    if "apiKey" in root or "readOnlyApiKey" in root:
+        return True
+    config = _mapping(root.get("config"))
+    if config and any(_qdrantish(k, v) for k, v in config.items()) and set(root) & (HELM_KEYS - {"config"}):
+        return True
+    # a values override holding only Qdrant's config
+    return bool(config and set(root) == {"config"} and _is_qdrant_config(config))
+
+
+def detect_yaml_kind(src: SourceFile) -> str | None:
+    docs = [d for d in src.docs() if d.root is not None]
+    roots = [m for d in docs if (m := _mapping(d.root)) is not None]
+    if not roots:
+        return None
+    if any(_is_k8s(r) for r in roots):
+        return "k8s"
+    first = roots[0]
+    if _is_compose(first):
+        return "compose"
+    if _is_helm_values(first):
+        return "helm-values"
+    if _is_qdrant_config(first):
+        return "qdrant-config"
+    return None
+
+
+def detect_kind(src: SourceFile, *, hint: str | None = None) -> str | None:
+    """The kind of ``src`` by content, or None when it is none of ours."""
+    if src.text is None or src.empty:
+        return None
+    if hint != "env":
+        kind = detect_yaml_kind(src)
+        if kind is not None:
+            return kind
+    if looks_like_env(src.text) and has_qdrant_overrides(src.env()):
+        return "env"
+    return None

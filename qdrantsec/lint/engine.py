@@ -1,0 +1,209 @@
+"""The lint engine: files in, findings out.
+
+``lint_paths`` discovers files, reads each once, tells its kind by content, builds the
+targets (a Qdrant config set, a compose service, a Kubernetes workload, a Helm release, an
+env file) with the effective config as Qdrant builds it, runs the rules on them and applies
+the project's suppressions. A file that cannot be used becomes a finding (QS001 for invalid,
+binary, non-UTF-8 or oversized files; QS002 for duplicate keys) or, for a path named on the
+command line that cannot be read at all, a ``FileError``; the other files are still linted.
+Core code: it never prints or exits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from qdrantsec.errors import UsageError
+from qdrantsec.lint.discover import KINDS, Candidate, detect_kind, discover, name_kind_hint
+from qdrantsec.lint.inputs.compose import compose_targets
+from qdrantsec.lint.inputs.context import BuildContext, invalid_file
+from qdrantsec.lint.inputs.helm import env_target, helm_target
+from qdrantsec.lint.inputs.k8s import k8s_targets
+from qdrantsec.lint.inputs.qdrant_config import standalone_targets
+from qdrantsec.lint.inputs.source import SourceFile, Sources
+from qdrantsec.lint.model import FileError, Finding, LintOptions, LintResult, Rule, Target
+
+
+def default_rules() -> list[Rule]:
+    from qdrantsec.lint.registry import all_rules
+
+    return all_rules()
+
+
+def _looks_templated(src: SourceFile) -> bool:
+    """A Helm/Jinja template (``{{ ... }}``) is not YAML until rendered."""
+    return src.text is not None and "{{" in src.text
+
+
+class _Run:
+    def __init__(self, kind: str | None, env_files: Sequence[str], options: LintOptions,
+                 ignored: Callable[[str], bool] | None) -> None:
+        self.kind = kind
+        self.options = options
+        self.ignored = ignored
+        self.sources = Sources()
+        self.ctx = BuildContext(self.sources)
+        self.result = LintResult()
+        self.env_files: list[SourceFile] = []
+        for path in env_files:
+            src = self.sources.get(path)
+            self.ctx.use(path)
+            if src.problem is not None:
+                self.result.errors.append(FileError(path, f"--env-file: {src.problem.message}"))
+            else:
+                self.env_files.append(src)
+                self.result.files.append(src.path)
+        self.by_kind: dict[str, list[SourceFile]] = {k: [] for k in KINDS}
+
+    def skip(self, path: str, why: str) -> None:
+        self.result.notes.append(f"skipped {path}: {why}")
+
+    def classify(self, cand: Candidate) -> None:
+        src = self.sources.get(cand.path)
+        problem = src.problem
+        if problem is not None:
+            if problem.unreadable:
+                if cand.explicit:
+                    self.result.errors.append(FileError(cand.path, problem.message))
+                else:
+                    self.skip(cand.path, problem.message)
+                return
+            self.result.files.append(src.path)
+            if cand.explicit or cand.by_name:
+                self.ctx.reported.add(os.path.normpath(src.path))
+                self.ctx.findings.append(invalid_file(src.path, problem))
+            else:
+                self.skip(cand.path, problem.message)
+            return
+        if src.empty:
+            self.result.files.append(src.path)
+            if self.kind in ("qdrant-config", "env"):
+                self.by_kind[self.kind].append(src)  # an empty config is Qdrant's defaults
+            else:
+                self.skip(cand.path, "empty file")
+            return
+        hint = name_kind_hint(os.path.basename(cand.path))
+        kind = self.kind or detect_kind(src, hint=hint)
+        if kind is None:
+            problem = src.yaml_problem if hint != "env" else None
+            if problem is not None and (cand.explicit or (hint == "yaml" and not _looks_templated(src))):
+                self.result.files.append(src.path)
+                self.ctx.reported.add(os.path.normpath(src.path))
+                self.ctx.findings.append(invalid_file(src.path, problem))
+            else:
+                self.skip(cand.path, "not a Qdrant config, compose, Kubernetes, Helm values or env file"
+                          + (" (invalid YAML)" if problem is not None else ""))
+            return
+        self.result.files.append(src.path)
+        self.by_kind[kind].append(src)
+
+    def build(self) -> list[Target]:
+        ctx, opts = self.ctx, self.options
+        targets: list[Target] = []
+        for src in self.by_kind["compose"]:
+            if ctx.report_file(src, "compose"):
+                targets.extend(compose_targets(ctx, src, opts))
+        k8s_files = [src for src in self.by_kind["k8s"] if ctx.report_file(src, "k8s")]
+        if k8s_files:
+            targets.extend(k8s_targets(ctx, k8s_files, opts))
+        for src in self.by_kind["helm-values"]:
+            if ctx.report_file(src, "helm-values"):
+                target = helm_target(ctx, src, opts)
+                if target is not None:
+                    targets.append(target)
+        configs = [s.path for s in self.by_kind["qdrant-config"] if not ctx.is_used(s.path)]
+        targets.extend(standalone_targets(ctx, configs, self.env_files, opts))
+        for src in self.by_kind["env"]:
+            if ctx.is_used(src.path):
+                continue
+            if ctx.report_file(src, "env"):
+                targets.append(env_target(ctx, src, opts))
+        used_elsewhere = [s.path for s in self.by_kind["qdrant-config"] + self.by_kind["env"]
+                          if ctx.is_used(s.path)]
+        for path in used_elsewhere:
+            self.result.notes.append(f"{path} is linted as part of the service that uses it")
+        return targets
+
+
+def run_rules(rules: Iterable[Rule], targets: Iterable[Target], errors: list[FileError]) -> list[Finding]:
+    """Every rule on every target it applies to. A rule that raises is a bug: it is
+    reported as an error for that target, and the other rules still run."""
+    out: list[Finding] = []
+    for target in targets:
+        for rule in rules:
+            if not rule.applies_to(target):
+                continue
+            try:
+                found = list(rule.check(target))
+            except Exception as exc:  # one broken rule must not stop the run
+                errors.append(FileError(target.file, f"internal error in rule {rule.id} on "
+                                        f"{target.label} ({type(exc).__name__}); please report it"))
+                continue
+            for f in found:
+                if not f.target:
+                    f.target = target.label
+            out.extend(found)
+    return out
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per rule, place and message (a config file layered into several targets
+    yields the same finding from each)."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for f in findings:
+        loc = f.location
+        key = (f.rule, loc.file, loc.line, loc.column, loc.env_var, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def lint_paths(
+    paths: Sequence[str],
+    *,
+    kind: str | None = None,
+    env_files: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+    project: Any = None,
+    cert_expiry_days: int = 30,
+    peer_uris: Sequence[str] = (),
+    now: datetime | None = None,
+    baseline: set[str] | None = None,
+) -> LintResult:
+    """Lint files and directories (default ``.``). ``project`` is a
+    ``qdrantsec.lint.suppress.ProjectConfig`` (None: no project file); ``baseline`` a set of
+    fingerprints from ``suppress.load_baseline``."""
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"unknown kind {kind!r} (use one of: {', '.join(KINDS)})")
+    options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
+    ignored = project.path_ignored if project is not None else None
+    run = _Run(kind, env_files, options, ignored)
+    for cand in discover(list(paths) or ["."], ignored=ignored, on_skip=run.skip):
+        if run.ctx.is_used(cand.path) and run.sources.known(cand.path) is not None:
+            continue  # an --env-file also found by the walk
+        run.classify(cand)
+    targets = run.build()
+    result = run.result
+    result.targets = targets
+    result.notes.extend(run.ctx.notes)
+    active = list(default_rules() if rules is None else rules)
+    if project is not None:
+        active = [r for r in active if project.rule_enabled(r.id)]
+    findings = run.ctx.findings + run_rules(active, targets, result.errors)
+    findings = dedupe(findings)
+    try:
+        from qdrantsec.lint import suppress
+    except ImportError:  # pragma: no cover - the suppressions module ships with the package
+        suppress = None  # type: ignore[assignment]
+    if suppress is not None:
+        findings = suppress.apply(findings, project if project is not None else suppress.ProjectConfig(),
+                                  baseline, run.sources.lines, files=result.files)
+    findings.sort(key=lambda f: (f.location.file or "", f.location.line or 0, f.location.column or 0,
+                                 f.rule, f.message))
+    result.findings = findings
+    return result

@@ -1,0 +1,245 @@
+"""Compose files: one target per service that runs a Qdrant image.
+
+The service's environment (``env_file:`` then ``environment:``, map or list form) becomes
+``QDRANT__`` overrides with the position of each variable; ``${VAR}`` interpolation uses
+the ``.env`` file beside the compose file, as docker compose does, and unknown variables
+stay ``ValueRef``s. Local files bind-mounted where Qdrant reads its config
+(``/qdrant/config/config.yaml``, ``/qdrant/config/production.yaml`` since the official image
+sets ``RUN_MODE=production``, ``/qdrant/config/local.yaml``, or the ``--config-path`` file
+of ``command:``) are layered under the environment, in Qdrant's order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qdrantsec.lint.inputs.context import BuildContext, first_mapping
+from qdrantsec.lint.inputs.interpolate import Interpolator
+from qdrantsec.lint.inputs.ports import compose_ports, host_network_ports
+from qdrantsec.lint.inputs.qdrant_config import (
+    IMAGE_RUN_MODE,
+    IMAGE_WORKDIR,
+    EnvSetting,
+    apply_env,
+    config_path_arg,
+    container_config_files,
+    layer_rank_of_container_path,
+)
+from qdrantsec.lint.inputs.source import SourceFile
+from qdrantsec.lint.model import LintOptions, Location, Target, ValueRef
+from qdrantsec.qdrant.config import Source, build_effective
+from qdrantsec.yamlloc import Node
+
+
+def is_qdrant_image(image: str) -> bool:
+    """True for ``qdrant/qdrant[:tag]`` with any registry, and other images named qdrant."""
+    ref = image.split("@", 1)[0].lower()
+    last = ref.rsplit("/", 1)[-1]
+    repo = ref[: len(ref) - len(last)] + last.split(":", 1)[0]
+    return "qdrant" in repo and not any(x in repo for x in ("qdrant-web-ui", "qdrant-client"))
+
+
+def interpolate_node(node: Node, interp: Interpolator) -> Node:
+    """A copy of ``node`` with ``${VAR}`` resolved in string scalars (defaults used when a
+    variable is unknown; a ``ValueRef`` when there is no default)."""
+    value = node.value
+    if isinstance(value, dict):
+        value = {k: interpolate_node(v, interp) for k, v in value.items()}
+    elif isinstance(value, list):
+        value = [interpolate_node(v, interp) for v in value]
+    elif isinstance(value, str):
+        value = interp.resolve(value, use_defaults=True)
+    return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag)
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _env_list(node: Node | None) -> list[Node]:
+    if node is None:
+        return []
+    if isinstance(node.value, list):
+        return node.value
+    return [node]
+
+
+class ComposeFile:
+    def __init__(self, ctx: BuildContext, src: SourceFile, options: LintOptions) -> None:
+        self.ctx = ctx
+        self.src = src
+        self.options = options
+        self.dir = os.path.dirname(src.path)
+        dotenv_path = os.path.join(self.dir, ".env")
+        self.dotenv: str | None = None
+        variables: dict[str, str] = {}
+        if os.path.isfile(dotenv_path):
+            dsrc = ctx.sources.get(dotenv_path)
+            if dsrc.text is not None:
+                self.dotenv = dsrc.path
+                ctx.use(dsrc.path)
+                variables = {v.name: v.value for v in dsrc.env()}
+        self.interp = Interpolator(variables)
+
+    def targets(self) -> list[Target]:
+        root = first_mapping(self.src)
+        services = root.get("services") if root is not None else None
+        if services is None or not isinstance(services.value, dict):
+            return []
+        out = []
+        for name, svc in services.value.items():
+            if not isinstance(svc.value, dict):
+                continue
+            image_node = svc.get("image")
+            if image_node is None or image_node.value is None:
+                continue
+            image = self.interp.resolve(str(image_node.value), use_defaults=True)
+            if not is_qdrant_image(image):
+                continue
+            out.append(self.service_target(name, svc, image))
+        return out
+
+    # -- one service ---------------------------------------------------------------------
+    def service_target(self, name: str, raw: Node, image: str) -> Target:
+        svc = interpolate_node(raw, self.interp)
+        env = self.environment(raw)
+        run_mode = env.get("RUN_MODE")
+        mode = IMAGE_RUN_MODE
+        if run_mode is not None and run_mode.value and not isinstance(run_mode.value, ValueRef):
+            mode = run_mode.value
+        wd = svc.get("working_dir")
+        workdir = str(wd.value) if wd is not None and wd.value else IMAGE_WORKDIR
+        mounts = self.mounts(svc)
+        command = svc.get("command")
+        entrypoint = svc.get("entrypoint")
+        config_path = (config_path_arg(command.plain()) if command is not None else None) or (
+            config_path_arg(entrypoint.plain()) if entrypoint is not None else None)
+        layers = self.config_layers(name, mounts, mode, config_path, workdir)
+        cfg = build_effective(layers)
+        apply_env(cfg, env.values())
+        target = Target(
+            kind="compose", file=self.src.path, label=f"{self.src.path} service {name}", config=cfg,
+            config_files=[f for f, _ in layers], runs_qdrant=True, compose_service=svc,
+            compose_service_name=name, mounts=mounts, workdir=workdir, options=self.options,
+            extra={"config_nodes": dict(layers), "image": image, "dotenv": self.dotenv},
+        )
+        target.ports = list(compose_ports(self.src.path, svc))
+        mode_node = svc.get("network_mode")
+        if mode_node is not None and str(mode_node.value).strip() == "host":
+            target.ports.extend(host_network_ports(cfg, Location.of_node(self.src.path, mode_node)))
+        return target
+
+    def environment(self, svc: Node) -> dict[str, EnvSetting]:
+        env: dict[str, EnvSetting] = {}
+        for item in _env_list(svc.get("env_file")):
+            path_node = item.get("path") if isinstance(item.value, dict) else item
+            required_node = item.get("required") if isinstance(item.value, dict) else None
+            if path_node is None or path_node.value is None:
+                continue
+            rel = self.interp.resolve(str(path_node.value), use_defaults=True)
+            if isinstance(rel, ValueRef):
+                self.ctx.note(f"{self.src.path}:{path_node.line}: env_file {rel} "
+                              "depends on an unset variable")
+                continue
+            full = os.path.normpath(os.path.join(self.dir, os.path.expanduser(rel)))
+            esrc = self.ctx.sources.get(full)
+            self.ctx.use(full)
+            if esrc.problem is not None:
+                required = required_node is None or required_node.value is not False
+                self.ctx.note(f"{self.src.path}:{path_node.line}: env_file {rel}: {esrc.problem.message}"
+                              + ("" if required else " (optional)"))
+                continue
+            self.ctx.report_file(esrc, "env")
+            for var in esrc.env():
+                value = var.value if var.quoted and "$" not in var.value else self.interp.resolve(var.value)
+                env[var.name] = EnvSetting(var.name, value, Source(
+                    "env", file=esrc.path, line=var.line, column=var.column, env_var=var.name))
+        node = svc.get("environment")
+        if node is None:
+            return env
+        if isinstance(node.value, dict):
+            for key, vnode in node.value.items():
+                if vnode.value is None:
+                    value = self._passthrough(key)
+                    line, col = vnode.key_line or vnode.line, vnode.key_column or vnode.column
+                else:
+                    value = self.interp.resolve(_scalar_text(vnode.value))
+                    line, col = vnode.line, vnode.column
+                env[key] = EnvSetting(key, value, Source("env", file=self.src.path, line=line,
+                                                         column=col, env_var=key))
+        elif isinstance(node.value, list):
+            for item in node.value:
+                text = _scalar_text(item.value)
+                key, eq, raw_value = text.partition("=")
+                key = key.strip()
+                if not key:
+                    continue
+                value = self.interp.resolve(raw_value) if eq else self._passthrough(key)
+                env[key] = EnvSetting(key, value, Source("env", file=self.src.path, line=item.line,
+                                                         column=item.column, env_var=key))
+        return env
+
+    def _passthrough(self, name: str) -> str:
+        """``environment: [NAME]``: the value comes from the shell (or ``.env``)."""
+        known = self.interp.vars.get(name)
+        return known if known is not None else ValueRef(f"${{{name}}}", "compose-var", may_be_empty=True)
+
+    def mounts(self, svc: Node) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        vols = svc.get("volumes")
+        for item in vols.value if vols is not None and isinstance(vols.value, list) else []:
+            if isinstance(item.value, dict):
+                source, target = item.get("source"), item.get("target")
+                kind = item.get("type")
+                if source is None or target is None or (kind is not None and kind.value != "bind"):
+                    continue
+                host, container = str(source.value), str(target.value)
+            elif isinstance(item.value, str):
+                parts = item.value.split(":")
+                if len(parts) < 2:
+                    continue
+                host, container = parts[0], parts[1]
+            else:
+                continue
+            if not host.startswith((".", "/", "~")):
+                continue  # a named volume
+            out.append((container, os.path.normpath(os.path.join(self.dir, os.path.expanduser(host)))))
+        return out
+
+    def config_layers(
+        self, name: str, mounts: list[tuple[str, str]], run_mode: str, config_path: str | None, workdir: str,
+    ) -> list[tuple[str, Node | None]]:
+        probe = Target(kind="compose", file=self.src.path, label="", config=build_effective(),
+                       mounts=mounts, workdir=workdir)
+        wanted = container_config_files(run_mode, config_path, workdir)
+        chosen: dict[int, str] = {}
+        for cpath in wanted:
+            local = probe.host_path(cpath)
+            rank = layer_rank_of_container_path(cpath, run_mode, workdir)
+            if local is not None and rank not in chosen and Path(local).is_file():
+                chosen[rank] = local
+        config_dir = f"{workdir.rstrip('/')}/config/"
+        config_file = probe.host_path(wanted[-1]) if config_path else None
+        for container, local in mounts:
+            if local in chosen.values() or not (container.startswith(config_dir) or local == config_file):
+                continue
+            if not Path(local).exists():
+                self.ctx.note(f"{self.src.path} service {name}: {local} (mounted at {container}) "
+                              "does not exist here, so it was not linted")
+            elif Path(local).is_file():
+                self.ctx.note(f"{self.src.path} service {name}: {local} is mounted at {container}, "
+                              "which Qdrant does not read")
+        layers: list[tuple[str, Node | None]] = []
+        for rank in sorted(chosen):
+            src = self.ctx.sources.get(chosen[rank])
+            self.ctx.use(src.path)
+            if self.ctx.report_file(src, "qdrant-config"):
+                layers.append((src.path, first_mapping(src)))
+        return layers
+
+
+def compose_targets(ctx: BuildContext, src: SourceFile, options: LintOptions) -> list[Target]:
+    return ComposeFile(ctx, src, options).targets()

@@ -1,0 +1,129 @@
+"""Reading a file once: bytes, text, YAML documents with positions, env lines.
+
+Every input file goes through ``Sources.get`` so that a file used twice (a config file
+linted on its own and mounted by a compose service, an env file given with ``--env-file``
+and referenced by ``env_file:``) is read and parsed once. Problems that make a file
+unusable (too large, binary, not UTF-8, invalid YAML, an alias bomb) are recorded on the
+``SourceFile`` instead of raised, so one bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qdrantsec.lint.inputs.envfile import EnvVar, parse_env_lines
+from qdrantsec.yamlloc import LocatedDoc, YamlSyntaxError, load_located
+
+#: Files above this size are not parsed (QS001 "too large").
+MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class Problem:
+    """Why a file could not be used, with the position when there is one."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+    unreadable: bool = False  # missing or no permission (an input error), not bad content
+
+
+@dataclass
+class SourceFile:
+    path: str  # as shown to the user (relative to where qdrantsec runs, when given so)
+    text: str | None = None
+    problem: Problem | None = None  # unreadable, too large, binary, not UTF-8
+    _docs: list[LocatedDoc] | None = field(default=None, repr=False)
+    _yaml_problem: Problem | None = field(default=None, repr=False)
+    _env: list[EnvVar] | None = field(default=None, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        return self.text is not None and not self.text.strip()
+
+    def docs(self) -> list[LocatedDoc]:
+        """The YAML documents (parsed once); empty when the file is not valid YAML (see
+        ``yaml_problem``)."""
+        if self._docs is None:
+            self._docs = []
+            if self.text is not None:
+                try:
+                    self._docs = load_located(self.text, name=self.path)
+                except YamlSyntaxError as exc:
+                    self._yaml_problem = Problem(f"invalid YAML: {exc.problem}", exc.line, exc.column)
+        return self._docs
+
+    @property
+    def yaml_problem(self) -> Problem | None:
+        self.docs()
+        return self._yaml_problem
+
+    def env(self) -> list[EnvVar]:
+        """The ``KEY=VALUE`` lines of an env file (parsed once)."""
+        if self._env is None:
+            self._env = parse_env_lines(self.text or "")
+        return self._env
+
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = (self.text or "").splitlines()
+        return self._lines
+
+
+def read_source(path: str) -> SourceFile:
+    """Read ``path`` once, never raising for a bad file (see ``SourceFile.problem``)."""
+    src = SourceFile(path)
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_BYTES:
+            src.problem = Problem(f"file too large ({size} bytes, the limit is {MAX_BYTES}); not linted")
+            return src
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        src.problem = Problem("file not found", unreadable=True)
+        return src
+    except PermissionError:
+        src.problem = Problem("file not readable (permission denied)", unreadable=True)
+        return src
+    except IsADirectoryError:
+        src.problem = Problem("is a directory", unreadable=True)
+        return src
+    except OSError as exc:
+        src.problem = Problem(f"cannot read file: {exc.strerror or exc}", unreadable=True)
+        return src
+    if b"\0" in raw[:8192]:
+        src.problem = Problem("binary file, not YAML or env text")
+        return src
+    try:
+        src.text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        src.problem = Problem("not UTF-8 text", line, col)
+    return src
+
+
+class Sources:
+    """A cache of ``SourceFile`` by path: each file is read at most once per run."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, SourceFile] = {}
+
+    def get(self, path: str) -> SourceFile:
+        key = os.path.normpath(path)
+        src = self._files.get(key)
+        if src is None:
+            src = read_source(path)
+            self._files[key] = src
+        return src
+
+    def known(self, path: str) -> SourceFile | None:
+        return self._files.get(os.path.normpath(path))
+
+    def lines(self, path: str) -> list[str]:
+        """Lines of a file for inline suppressions (read on demand, cached)."""
+        return self.get(path).lines() if path else []
