@@ -139,7 +139,10 @@ def parse_project_config(
     from qdrantsec.yamlloc import load_located
 
     shown = display_path(file)
-    docs = load_located(text, name=shown)
+    try:
+        docs = load_located(text, name=shown)
+    except ValueError as exc:  # PyYAML builds dates eagerly: "2026-02-30" fails outside its errors
+        raise InputError(f"{shown}: invalid value: {exc} (dates are YYYY-MM-DD)") from None
     docs = [d for d in docs if d.root is not None]
     if not docs:
         return ProjectConfig(file=shown)

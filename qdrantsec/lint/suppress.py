@@ -119,6 +119,7 @@ class _Comments:
 
     def __init__(self, read_lines: Callable[[str], list[str]]) -> None:
         self._read = read_lines
+        self._lines: dict[str, list[str]] = {}
         self._cache: dict[str, dict[int, IgnoreComment]] = {}
 
     def of(self, file: str) -> dict[int, IgnoreComment]:
@@ -127,17 +128,20 @@ class _Comments:
                 lines = self._read(file)
             except (OSError, ValueError):
                 lines = []
+            self._lines[file] = lines
             self._cache[file] = {c.line: c for c in ignore_comments(lines)}
         return self._cache[file]
 
     def covering(self, file: str, line: int) -> list[IgnoreComment]:
-        """The comment on ``line`` and those in the block of whole-line comments directly
-        above it."""
+        """The comment on ``line`` and those in the block of comment-only lines directly
+        above it (a blank or any other line ends the block)."""
         comments = self.of(file)
+        lines = self._lines[file]
         found = [comments[line]] if line in comments else []
         above = line - 1
-        while above in comments and comments[above].whole_line:
-            found.append(comments[above])
+        while 0 < above <= len(lines) and lines[above - 1].lstrip().startswith("#"):
+            if above in comments:
+                found.append(comments[above])
             above -= 1
         return found
 
