@@ -42,7 +42,8 @@ def mkcert_once(tmp: Path) -> None:
     env = {**os.environ, "CAROOT": str(tmp / "caroot")}
     out = tmp / "tls"
     out.mkdir()
-    jobs = [["-ecdsa", "-cert-file", str(out / "server.pem"), "-key-file", str(out / "server-key.pem"), *HOSTS]]
+    jobs = [["-ecdsa", "-cert-file", str(out / "server.pem"),
+             "-key-file", str(out / "server-key.pem"), *HOSTS]]
     for i, peer in enumerate(PEERS):
         jobs.append(["-client", "-ecdsa", "-cert-file", str(out / f"peer-{i}.pem"),
                      "-key-file", str(out / f"peer-{i}-key.pem"), peer, *HOSTS])

@@ -76,6 +76,8 @@ def parse_name(raw: str, *, allow_wildcard: bool = True, what: str = "host") -> 
     except ValueError:
         addr = None
     if addr is not None:
+        if isinstance(addr, ipaddress.IPv6Address) and addr.scope_id:
+            raise InputError(f"{what} {raw!r}: IPv6 zone identifiers cannot appear in a certificate")
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
         return SanName("ip", str(addr))

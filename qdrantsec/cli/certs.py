@@ -17,7 +17,6 @@ from qdrantsec.exit_codes import ExitCode
 
 app = typer.Typer(
     name="certs",
-    help="Generate, inspect and verify TLS and mTLS certificates for Qdrant.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -32,7 +31,7 @@ def _group() -> None:
     """Generate, inspect and verify TLS and mTLS certificates for Qdrant.
 
     \b
-    Example:
+    Examples:
       qdrantsec certs generate --out tls --peers 3 --client app
       qdrantsec certs verify --ca tls/ca.pem tls/server.pem --host localhost
     """
@@ -57,8 +56,8 @@ def generate(
     host: Annotated[list[str] | None, typer.Option(
         "--host", metavar="NAME",
         help="Name or IP clients use to reach Qdrant (repeatable). DNS names and IPs become the "
-             "right SAN types. Also added to every peer certificate. "
-             "[default: localhost, 127.0.0.1, ::1]")] = None,
+             "right SAN types. Also added to every peer certificate.",
+        show_default="localhost, 127.0.0.1, ::1")] = None,
     peer: Annotated[list[str] | None, typer.Option(
         "--peer", metavar="NAME[,NAME...]",
         help="A cluster peer (repeatable): the host of its p2p URI, then any other names or IPs "
@@ -89,22 +88,24 @@ def generate(
         "--force", help="Replace existing files; each old file is kept as FILE.bak.")] = False,
     tls_dir: Annotated[str | None, typer.Option(
         "--tls-dir", metavar="PATH",
-        help="Where Qdrant will find the files, for the printed config, e.g. /qdrant/tls "
-             "[default: DIR as an absolute path].")] = None,
+        help="Where Qdrant will find the files, for the printed config, e.g. /qdrant/tls.",
+        show_default="DIR as an absolute path")] = None,
     fmt: Format = "text",
 ) -> None:
-    """Make a CA, a server certificate, peer and client certificates, and print the Qdrant config.
+    """Make a CA, server, peer and client certificates, and print the Qdrant config.
 
-    A CA already in DIR (ca.pem + ca-key.pem) is reused, so adding a peer later keeps the
-    rest valid. Keys are unencrypted PKCS#8 PEM, mode 0600 (the CA key 0400); nothing is
-    overwritten without --force, and a failed run leaves DIR as it was.
+    A CA already in DIR (ca.pem + ca-key.pem) is reused: adding a peer later
+    keeps the other certificates valid. Keys are unencrypted PKCS#8 PEM,
+    mode 0600 (the CA key 0400). Nothing is overwritten without --force,
+    and a failed run leaves DIR as it was.
 
     \b
     Examples:
       qdrantsec certs generate --out tls
-      qdrantsec certs generate --out tls --peers 3 --host qdrant.example.com
-      qdrantsec certs generate --out tls --peer node1.lan,10.0.0.11 --peer node2.lan,10.0.0.12 \\
-          --client app --tls-dir /qdrant/tls
+      qdrantsec certs generate --out tls --peers 3 --client app
+      qdrantsec certs generate --out tls --host qdrant.example.com \\
+          --peer node1.lan,10.0.0.11 --peer node2.lan,10.0.0.12 \\
+          --tls-dir /qdrant/tls
     """
     from qdrantsec.certs import bundle
     from qdrantsec.certs.snippets import RELOAD_WARNING, build
@@ -182,11 +183,12 @@ def inspect(
     timeout: Annotated[float, typer.Option(
         "--timeout", min=0.1, metavar="SECONDS", help="Connect and handshake timeout for https://.")] = 10.0,
 ) -> None:
-    """Show subject, SANs, issuer, key, validity, EKU and fingerprints of each certificate.
+    """Show subject, SANs, issuer, key, validity, EKU and fingerprints.
 
-    A file holding several certificates is checked for chain order (leaf first, then each
-    issuer): exit 1 when the order is wrong. For https:// the chain is fetched without
-    verification (this is an inspection; use `certs verify` to judge it).
+    A file holding several certificates is checked for chain order (leaf
+    first, then each issuer); exit 1 when the order is wrong. For https://
+    the chain is fetched without verification: this is an inspection, use
+    `certs verify` to judge a certificate.
 
     \b
     Examples:
@@ -254,9 +256,11 @@ def verify(
         help="server: serverAuth; client: clientAuth; peer: both (p2p mutual TLS).")] = "server",
     fmt: Format = "text",
 ) -> None:
-    """Check a certificate as Qdrant (rustls/webpki) would: chain, validity, EKU, SAN match.
+    """Check a certificate as Qdrant (rustls/webpki) would: chain, validity, EKU, SANs.
 
-    Exit 0 when valid, 1 when not (with the reasons), 2 when a file cannot be read.
+    Exit 0 when valid, 1 when not (with the reasons), 2 when a file cannot
+    be read. The Common Name is ignored, as webpki does: hosts must match a
+    subjectAltName of their own type (DNS name or IP address).
 
     \b
     Examples:
@@ -295,11 +299,12 @@ def check_expiry(
         help="Window, e.g. 30d, 12h, 2w (a bare number means days).")] = "30d",
     fmt: Format = "text",
 ) -> None:
-    """List certificates and fail when one expires within the window (for cron and CI).
+    """List certificates; fail when one expires within the window (cron, CI).
 
-    Exit 0 when nothing expires within the window, 1 when something does (or already has),
-    2 on errors (unreadable file, no certificate found). Directories are searched
-    recursively for *.pem, *.crt, *.cer and *.der; key files are skipped.
+    Exit 0 when nothing expires within the window, 1 when something does
+    (or already has), 2 on errors (unreadable file, no certificate found).
+    Directories are searched recursively for *.pem, *.crt, *.cer and *.der;
+    files holding only keys are skipped.
 
     \b
     Examples:
