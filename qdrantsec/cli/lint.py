@@ -1,0 +1,212 @@
+"""`qdrantsec lint`: the Qdrant security linter for configs, compose files, Kubernetes
+manifests, Helm values and env files. Thin glue: parse options, call
+``qdrantsec.lint.engine.lint_paths``, hand the result to the formatters, pick the exit code.
+Heavy modules are imported inside the command so that ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+LINT_HELP = """Lint Qdrant configs, compose files, Kubernetes manifests and Helm values.
+
+Finds the files under PATH (default: the current directory) by content, builds the \
+configuration each Qdrant instance really runs with (Qdrant's defaults, config files in \
+Qdrant's order, QDRANT__ environment overrides) and reports security problems with the \
+file, line and column (or the environment variable) that causes them.
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above --fail-on; \
+2 usage or input error (unreadable path, unknown rule ID, bad --format/--output).
+
+\b
+Examples:
+  qdrantsec lint
+  qdrantsec lint deploy/ --fail-on medium
+  qdrantsec lint config/ --env-file prod.env
+  qdrantsec lint . --format sarif --output qdrantsec.sarif --format text
+  qdrantsec lint --write-baseline .qdrantsec-baseline.json
+  qdrantsec lint --baseline .qdrantsec-baseline.json
+  qdrantsec lint --explain QS201
+"""
+
+OUT = "Output"
+SCOPE = "Inputs"
+EXT_FORMATS = {".sarif": "sarif", ".json": "json", ".xml": "junit", ".txt": "text"}
+
+command = typer.Typer(
+    name="lint",
+    help=LINT_HELP,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _pairs(formats: list[str], outputs: list[str]) -> list[tuple[str, str | None]]:
+    """``--format``/``--output`` pairs in order; a format without an output goes to stdout."""
+    from qdrantsec.errors import UsageError
+
+    known = ("auto", "text", "json", "sarif", "github", "junit")
+    if not formats and outputs:
+        inferred = []
+        for out in outputs:
+            fmt = EXT_FORMATS.get(os.path.splitext(out)[1].lower())
+            if fmt is None:
+                raise UsageError(f"cannot tell the format of --output {out}",
+                                 hint="give a --format before each --output")
+            inferred.append(fmt)
+        formats = inferred
+    if len(outputs) > len(formats):
+        raise UsageError(f"{len(outputs)} --output given for {len(formats)} --format",
+                         hint="pair them in order: --format sarif --output a.sarif --format text")
+    pairs: list[tuple[str, str | None]] = []
+    for i, fmt in enumerate(formats or ["auto"]):
+        if fmt not in known:
+            raise UsageError(f"unknown format {fmt!r} (use one of: {', '.join(known)})")
+        pairs.append((fmt, outputs[i] if i < len(outputs) else None))
+    if sum(1 for _, out in pairs if out is None) > 1:
+        raise UsageError("only one --format can go to stdout",
+                         hint="give the others an --output FILE")
+    targets = [out for _, out in pairs if out is not None]
+    if len(set(targets)) != len(targets):
+        raise UsageError("the same --output file is given twice")
+    return pairs
+
+
+def explain_text(rule: object) -> str:
+    """The rule's docs under the fixed headings (what/why/example/use instead/references)."""
+    r = rule
+    parts = [f"{r.id} {r.name} (default severity: {r.severity.label})", "",  # type: ignore[attr-defined]
+             "What it does", f"  {r.summary}", "", "Why it matters", f"  {r.rationale}"]  # type: ignore[attr-defined]
+    example = getattr(r, "example", "")
+    if example:
+        parts += ["", "Example", *(f"  {line}" for line in example.rstrip("\n").splitlines())]
+    parts += ["", "Use instead", f"  {r.fix}"]  # type: ignore[attr-defined]
+    refs = getattr(r, "references", ())
+    if refs:
+        parts += ["", "References", *(f"  - {ref}" for ref in refs)]
+    return "\n".join(parts) + "\n"
+
+
+def list_rules_text(rules: list[object]) -> str:
+    rows = [(r.id, r.name, r.severity.label, r.summary) for r in rules]  # type: ignore[attr-defined]
+    width = max((len(n) for _, n, _, _ in rows), default=4)
+    lines = [f"{'ID':<6} {'NAME':<{width}} {'SEVERITY':<9} SUMMARY"]
+    lines += [f"{i:<6} {n:<{width}} {s:<9} {summary}" for i, n, s, summary in rows]
+    return "\n".join(lines) + "\n"
+
+
+@command.command("lint", help=LINT_HELP)
+def lint(
+    paths: Annotated[list[str] | None, typer.Argument(
+        metavar="PATH", help="Files or directories to lint (default: .).", show_default=False)] = None,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="KIND", rich_help_panel=SCOPE,
+        help="Treat every given file as KIND: qdrant-config, compose, k8s, helm-values or env "
+             "(default: detect by content).")] = None,
+    env_file: Annotated[list[str] | None, typer.Option(
+        "--env-file", metavar="FILE", rich_help_panel=SCOPE,
+        help="Apply the QDRANT__ variables in FILE to the Qdrant config files linted (repeatable).")] = None,
+    formats: Annotated[list[str] | None, typer.Option(
+        "--format", "-f", metavar="FORMAT", rich_help_panel=OUT,
+        help="auto, text, json, sarif, github or junit (repeatable; default auto: GitHub annotations "
+             "under GitHub Actions, else text, coloured on a terminal).")] = None,
+    outputs: Annotated[list[str] | None, typer.Option(
+        "--output", "-o", metavar="FILE", rich_help_panel=OUT,
+        help="Write the matching --format (in order) to FILE; a format without one goes to stdout.")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", metavar="SEVERITY", rich_help_panel=OUT,
+        help="Exit 1 when an unsuppressed finding is at or above SEVERITY: info, low, medium, high, "
+             "critical (default: fail_on in .qdrantsec.yaml, else high).")] = None,
+    exit_zero: Annotated[bool, typer.Option(
+        "--exit-zero", rich_help_panel=OUT,
+        help="Exit 0 even with findings (input errors still exit 2).")] = False,
+    show_suppressed: Annotated[bool, typer.Option(
+        "--show-suppressed", rich_help_panel=OUT, help="List suppressed findings too.")] = False,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
+    explain: Annotated[str | None, typer.Option(
+        "--explain", metavar="ID", help="Show a rule's documentation (e.g. QS201) and exit.")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", metavar="FILE", help="Suppress the findings recorded in FILE.")] = None,
+    write_baseline: Annotated[str | None, typer.Option(
+        "--write-baseline", metavar="FILE",
+        help="Record the current findings in FILE (to adopt qdrantsec in an existing repository).")] = None,
+    cert_expiry_days: Annotated[int, typer.Option(
+        "--cert-expiry-days", metavar="N", min=0,
+        help="Report certificates that expire within N days (QS306).")] = 30,
+    peer_uri: Annotated[list[str] | None, typer.Option(
+        "--peer-uri", metavar="URI",
+        help="A peer URI the certificate must cover, e.g. https://node1.internal:6335 "
+             "(QS307; repeatable).")] = None,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True, help="Also list skipped files and other notes on stderr.")] = 0,
+) -> None:
+    from qdrantsec.lint.registry import all_rules, get_rule
+
+    if explain:
+        typer.echo(explain_text(get_rule(explain.strip().upper())), nl=False)
+        raise typer.Exit(0)
+    rules = all_rules()
+    if list_rules:
+        typer.echo(list_rules_text(list(rules)), nl=False)
+        raise typer.Exit(0)
+    raise typer.Exit(_run(
+        paths or ["."], kind=kind, env_files=env_file or [], formats=formats or [], outputs=outputs or [],
+        fail_on=fail_on, exit_zero=exit_zero, show_suppressed=show_suppressed, baseline=baseline,
+        write_baseline=write_baseline, cert_expiry_days=cert_expiry_days, peer_uris=peer_uri or [],
+        verbose=verbose, rules=list(rules),
+    ))
+
+
+def _run(
+    paths: list[str], *, kind: str | None, env_files: list[str], formats: list[str], outputs: list[str],
+    fail_on: str | None, exit_zero: bool, show_suppressed: bool, baseline: str | None,
+    write_baseline: str | None, cert_expiry_days: int, peer_uris: list[str], verbose: int,
+    rules: list[object],
+) -> int:
+    from qdrantsec import __version__
+    from qdrantsec.exit_codes import ExitCode
+    from qdrantsec.fsutil import atomic_write
+    from qdrantsec.lint import suppress
+    from qdrantsec.lint.engine import lint_paths
+    from qdrantsec.lint.model import Severity
+    from qdrantsec.output import note
+    from qdrantsec.output.lint_formats import pick_auto_format, render
+
+    pairs = _pairs(formats, outputs)
+    threshold = Severity.parse(fail_on) if fail_on else None
+    project = suppress.load_project_config(paths, known_rules={r.id for r in rules})  # type: ignore[attr-defined]
+    if threshold is None:
+        threshold = project.fail_on or Severity.HIGH
+    known = suppress.load_baseline(baseline) if baseline else None
+    result = lint_paths(paths, kind=kind, env_files=env_files, rules=rules, project=project,  # type: ignore[arg-type]
+                        cert_expiry_days=cert_expiry_days, peer_uris=peer_uris, baseline=known)
+    if verbose:
+        for line in result.notes:
+            note(f"qdrantsec: {line}")
+        note(f"qdrantsec: {len(result.files)} files, {len(result.targets)} Qdrant deployments linted")
+    for err in result.errors:
+        sys.stderr.write(f"qdrantsec: error: {err.file}: {err.message}\n")
+    if write_baseline:
+        keep = [f for f in result.findings if not f.suppressed or f.suppression == "baseline"]
+        count = suppress.write_baseline(write_baseline, keep)
+        note(f"qdrantsec: wrote {count} findings to {write_baseline}")
+    for fmt, out in pairs:
+        color = False
+        if fmt == "auto":
+            fmt, color = pick_auto_format(os.environ, out is None and sys.stdout.isatty())
+            color = color and out is None
+        text = render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,  # type: ignore[arg-type]
+                      tool_version=__version__)
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            atomic_write(out, text, overwrite=True)
+    if result.errors:
+        return int(ExitCode.USAGE)
+    return suppress.exit_code_for(result.findings, threshold, exit_zero)
