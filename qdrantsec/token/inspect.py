@@ -96,9 +96,9 @@ def inspect(decoded: Decoded, keys: Sequence[Secret] = (), *, now: int) -> Repor
         signature = "invalid"
         if not decoded.problems_before(STAGE_SIGNATURE):
             names = " nor ".join(f"{r.role} {r.fingerprint}" for r in verdict.results)
-            word = "neither " if len(verdict.results) > 1 else ""
-            problems.append(Problem("bad_signature", SIGNATURE, STAGE_SIGNATURE,
-                                    f"the signature matches {word}{names}"))
+            text = (f"the signature matches neither {names}" if len(verdict.results) > 1
+                    else f"the signature does not match {names}")
+            problems.append(Problem("bad_signature", SIGNATURE, STAGE_SIGNATURE, text))
     claims = decoded.claims
     if claims is not None or decoded.payload_ok:
         problems += claim_problems(claims)
