@@ -215,3 +215,37 @@ def at(finding: Finding) -> tuple[int | None, int | None]:
 
 def severities(findings: Iterable[Finding]) -> list[Severity]:
     return [f.severity for f in findings]
+
+
+def write_cert(
+    directory: Any, *, name: str = "cert", dns: tuple[str, ...] = ("localhost",),
+    ips: tuple[str, ...] = ("127.0.0.1",), not_before: Any = None, days: int = 365,
+    san: bool = True,
+) -> tuple[Any, Any]:
+    """Write ``{name}.pem`` and ``{name}.key`` (EC P-256, self-signed) into ``directory``;
+    return their paths."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = not_before or dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns[0] if dns else "qdrant")])
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days)))
+    if san:
+        names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+        names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    cert_path = directory / f"{name}.pem"
+    key_path = directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
