@@ -803,13 +803,180 @@ def test_enforce_internal_auth_key_mismatch(tmp_path: pathlib.Path, driver_root:
 
 
 # =========================================================================== full peer tests
+# These use peer A's ``peer_factory`` fixture (tests/conftest.py, tests/peer/peerlib.py) and the
+# complete ``python -m tests.qdrant_peer`` with Cluster and AuditLog wired in by app.py.
+
+FULL_KEY = "full-peer-admin-key-0123456789abcdef"
 
 
-def _peer_factory_available(request: pytest.FixtureRequest) -> Any:
-    try:
-        return request.getfixturevalue("peer_factory")
-    except pytest.FixtureLookupError:
-        pytest.skip("peer_factory fixture (peer A) not available")
+def _full_peers(
+    peer_factory: Any,
+    config: dict[str, Any],
+    n: int = 3,
+    ca_path: str | None = None,
+    join_via_follower: bool = True,
+) -> list[Any]:
+    peers = [peer_factory(config, name=f"node{i + 1}", start=False, ca_path=ca_path) for i in range(n)]
+    peers[0].args = ["--uri", peers[0].p2p_uri]
+    peers[0].start()
+    for i, p in enumerate(peers[1:], start=1):
+        boot = peers[i - 1] if join_via_follower else peers[0]
+        p.args = ["--uri", p.p2p_uri, "--bootstrap", boot.p2p_uri]
+        p.start()
+    return peers
+
+
+def _fp_get(peer: Any, path: str, **kw: Any) -> Any:
+    resp = peer.request("GET", path, api_key=FULL_KEY, **kw)
+    assert resp.status_code == 200, (path, resp.status_code, resp.text)
+    return resp.json()["result"]
+
+
+def _fp_agreement(peers: list[Any]) -> list[dict[str, Any]]:
+    statuses = [_fp_get(p, "/cluster") for p in peers]
+    first = statuses[0]
+    for s in statuses:
+        ri = s["raft_info"]
+        if len(s["peers"]) != len(peers) or s["peers"] != first["peers"]:
+            return []
+        if not ri["leader"] or ri["leader"] != first["raft_info"]["leader"]:
+            return []
+        if (ri["term"], ri["commit"]) != (first["raft_info"]["term"], first["raft_info"]["commit"]):
+            return []
+        if ri["pending_operations"] or s["consensus_thread_status"]["consensus_thread_status"] != "working":
+            return []
+    return statuses
+
+
+def _fp_ready(peer: Any) -> bool:
+    return peer.request("GET", "/readyz").status_code == 200
+
+
+def _fp_audit(peer: Any, body: dict[str, Any], timeout: int = 5) -> Any:
+    return peer.request("POST", f"/audit/logs?timeout={timeout}", api_key=FULL_KEY, json_body=body)
+
+
+def test_full_peer_cluster_plain(peer_factory: Any) -> None:
+    config = {
+        "service": {"api_key": FULL_KEY},
+        "cluster": {"enabled": True},
+        "audit": {"enabled": True},
+    }
+    peers = _full_peers(peer_factory, config)
+    n1, n2, n3 = peers
+    statuses = wait_for(lambda: _fp_agreement(peers), what="full-peer agreement")
+    for s in statuses:
+        _check_shape(s)
+    assert statuses[0]["raft_info"]["role"] == "Leader"
+    assert statuses[0]["raft_info"]["leader"] == statuses[0]["peer_id"]
+    assert {v["uri"] for v in statuses[0]["peers"].values()} == {p.p2p_uri for p in peers}
+    ids = [s["peer_id"] for s in statuses]
+    for p in peers:
+        assert wait_for(lambda p=p: _fp_ready(p), what=f"{p.name} ready")
+
+    # a collection created on a follower appears in GET /collections everywhere
+    resp = n3.request(
+        "PUT",
+        "/collections/shared",
+        api_key=FULL_KEY,
+        json_body={"vectors": {"size": 4, "distance": "Cosine"}},
+    )
+    assert resp.status_code == 200, resp.text
+    for p in peers:
+        wait_for(
+            lambda p=p: {"name": "shared"} in _fp_get(p, "/collections")["collections"],
+            what=f"collection on {p.name}",
+        )
+    cc = _fp_get(n1, "/collections/shared/cluster")
+    assert cc["peer_id"] == ids[0] and cc["shard_count"] == 1 and cc["shard_transfers"] == []
+    assert cc["local_shards"][0]["state"] == "Active"
+    assert sorted(r["peer_id"] for r in cc["remote_shards"]) == sorted(ids[1:])
+
+    # audit entries from every peer are gathered by any peer
+    for p in peers:
+        _fp_get(p, "/collections", headers={"x-request-id": f"full-{p.name}"})
+    resp = _fp_audit(n2, {"limit": 1000, "filters": {"method": "list_collections"}})
+    assert resp.status_code == 200, resp.text
+    entries = resp.json()["result"]["entries"]
+    assert {"full-node1", "full-node2", "full-node3"} <= {e.get("tracing_id") for e in entries}
+    assert [e["timestamp"] for e in entries] == sorted((e["timestamp"] for e in entries), reverse=True)
+
+    # restart one peer: same id, back in /cluster, ready
+    n2.restart()
+    wait_for(lambda: _fp_agreement(peers), what="agreement after restart")
+    assert _fp_get(n2, "/cluster")["peer_id"] == ids[1]
+    assert wait_for(lambda: _fp_ready(n2), what="node2 ready after restart")
+
+    # kill one peer: failures grow on the others, /audit/logs fails with 500 meanwhile
+    n3.kill()
+
+    def failures() -> dict[str, Any] | None:
+        return _fp_get(n1, "/cluster")["message_send_failures"].get(n3.p2p_uri)
+
+    first = wait_for(failures, what="failures for node3")
+    grown = wait_for(lambda: (f := failures()) and f["count"] > first["count"] and f, what="count grows")
+    assert grown["latest_error"] and grown["latest_error_timestamp"]
+    assert str(ids[2]) in _fp_get(n1, "/cluster")["peers"]
+    resp = _fp_audit(n1, {"limit": 10})
+    assert resp.status_code == 500, resp.text
+    assert resp.json()["status"]["error"].startswith(
+        f"Service internal error: Failed to fetch audit logs from peer {ids[2]}: "
+    )
+    n3.start()
+    wait_for(lambda: _fp_get(n1, "/cluster")["message_send_failures"] == {}, what="failures cleared")
+    assert wait_for(lambda: _fp_ready(n3), what="node3 ready")
+    assert _fp_audit(n1, {"limit": 10}).status_code == 200
+
+
+def test_full_peer_cluster_tls_rest_tls_audit_and_internal_auth(
+    peer_factory: Any, tmp_path: pathlib.Path
+) -> None:
+    certs = Certs(tmp_path / "certs")
+    peers = []
+    for i in range(3):
+        cert, key = certs.issue(f"node{i + 1}")
+        config = {
+            "service": {"api_key": FULL_KEY, "enable_tls": True, "enforce_internal_auth": True},
+            "tls": {"cert": str(cert), "key": str(key), "ca_cert": str(certs.ca_path)},
+            "cluster": {"enabled": True, "p2p": {"enable_tls": True}},
+            "audit": {"enabled": True, "rotation": "hourly"},
+        }
+        p = peer_factory(config, name=f"node{i + 1}", start=False, ca_path=certs.ca_path)
+        p.args = ["--uri", p.p2p_uri] + (["--bootstrap", peers[0].p2p_uri] if peers else [])
+        peers.append(p)
+    for p in peers:
+        p.start()
+    n1, n2, n3 = peers
+    statuses = wait_for(lambda: _fp_agreement(peers), what="TLS full-peer agreement")
+    assert all(v["uri"].startswith("https://") for v in statuses[0]["peers"].values())
+    assert all(s["message_send_failures"] == {} for s in statuses)
+    for p in peers:
+        assert wait_for(lambda p=p: _fp_ready(p))
+        _fp_get(p, "/collections", headers={"x-request-id": f"tls-{p.name}"})
+    resp = _fp_audit(n1, {"limit": 1000, "filters": {"method": "list_collections"}})
+    assert resp.status_code == 200, resp.text
+    assert {"tls-node1", "tls-node2", "tls-node3"} <= {
+        e.get("tracing_id") for e in resp.json()["result"]["entries"]
+    }
+
+    # enforce_internal_auth: a peer restarted with another api_key is refused (401) and refuses
+    other = "another-admin-key-0123456789abcdef"
+    n2.restart({"service": {"api_key": other}})
+
+    def unauthenticated(src: Any, dst: Any) -> bool:
+        status = src.request("GET", "/cluster", api_key=src.api_key).json()["result"]
+        entry = status["message_send_failures"].get(dst.p2p_uri)
+        return bool(entry and "Unauthenticated" in entry["latest_error"])
+
+    wait_for(lambda: unauthenticated(n1, n2), what="node1 -> node2 rejected")
+    wait_for(lambda: unauthenticated(n2, n1), what="node2 -> node1 rejected")
+    wait_for(lambda: unauthenticated(n3, n2), what="node3 -> node2 rejected")
+    # alt_api_key takes the new key without breaking internal traffic (facts 2.7 step 1)
+    n2.restart({"service": {"api_key": FULL_KEY, "alt_api_key": other}})
+    wait_for(
+        lambda: all(_fp_get(p, "/cluster")["message_send_failures"] == {} for p in peers),
+        what="internal auth healthy again",
+    )
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--driver":

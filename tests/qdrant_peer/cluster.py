@@ -253,9 +253,14 @@ def _make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
             self.close_connection = True
 
-        def _body(self) -> dict[str, Any]:
+        def _raw_body(self) -> bytes:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length > 0 else b""
+            if length < 0 or length > 64 * 1024 * 1024:
+                raise ValueError("bad Content-Length")
+            return self.rfile.read(length) if length > 0 else b""
+
+        @staticmethod
+        def _parse(raw: bytes) -> dict[str, Any]:
             if not raw:
                 return {}
             data = json.loads(raw)
@@ -271,12 +276,19 @@ def _make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             path = self.path.split("?")[0]
+            # Read the whole body first: closing with unread input makes TCP send a reset,
+            # which can destroy the answer (e.g. a 401) before the client has read it.
+            try:
+                raw = self._raw_body()
+            except (OSError, ValueError):
+                self.close_connection = True
+                return
             denied = cluster._check_internal_auth(self.headers)
             if denied is not None:
                 self._reply(401, {"error": denied})
                 return
             try:
-                body = self._body()
+                body = self._parse(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 self._reply(400, {"error": f"Bad request: {exc}"})
                 return
