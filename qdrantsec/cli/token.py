@@ -595,22 +595,33 @@ def render_table(subject: Any, columns: list[str], rows: list[Any]) -> None:
         out.print(Text("Condition: " + cond, style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     table.add_column("action", no_wrap=True)
-    table.add_column("request", no_wrap=True, overflow="ellipsis")
+    # The request column only when it fits; --list-actions always shows the routes.
+    show_request = out.width >= 32 + 30 + 11 * len(columns)
+    if show_request:
+        table.add_column("request", overflow="fold")
     for c in columns:
         table.add_column("any collection" if c == "*" and len(columns) == 1 else
-                         ("others" if c == "*" else c), no_wrap=True)
+                         ("others" if c == "*" else c), no_wrap=True, min_width=8)
     for action, cells in rows:
         name = action.name + (" *" if action.docs_differs else "") + \
             ("" if action.docs_row else " +")
-        route = str(action.routes[0]) if action.routes else (action.grpc or "")
+        route = _short_route(str(action.routes[0])) if action.routes else (action.grpc or "")
         if len(action.routes) > 1:
             route += f" (+{len(action.routes) - 1})"
-        table.add_row(name, route, *(Text(cells[c].outcome, style=_STYLE[cells[c].outcome])
-                                     for c in columns))
+        outcomes = [Text(cells[c].outcome, style=_STYLE[cells[c].outcome]) for c in columns]
+        table.add_row(name, *([route] if show_request else []), *outcomes)
     out.print(table)
     out.print(Text("* the docs table says otherwise; this follows Qdrant 1.19's source.  "
                    "+ not in the docs table (from the source).  filtered = allowed, with a "
-                   "filtered answer.  Ask 'token explain --action NAME' for the exact message."))
+                   "filtered answer.  'token explain --action NAME' gives the exact message; "
+                   "'token explain --list-actions' the routes."))
+
+
+def _short_route(route: str) -> str:
+    for long, short in (("{collection_name}", "{c}"), ("{shard_id}", "{shard}"),
+                        ("{snapshot_name}", "{s}"), ("/collections", "/coll")):
+        route = route.replace(long, short)
+    return route
 
 
 def render_actions(actions: Any) -> None:
