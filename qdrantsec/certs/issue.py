@@ -105,6 +105,8 @@ def issue(ca: CA, profile: Profile, name: str, sans: list[SanName], kind: keys.K
     from cryptography.x509.oid import NameOID
 
     now = now or _now()
+    # DNS names first, then IP addresses, each in the order given
+    sans = [s for s in sans if s.kind == "dns"] + [s for s in sans if s.kind == "ip"]
     not_after = now + dt.timedelta(days=days)
     ca_end = ca.cert.not_valid_after_utc
     if not_after > ca_end:

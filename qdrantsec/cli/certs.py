@@ -136,9 +136,11 @@ def _cert_line(role: str, path: Path, cert: Any, sans: list[str]) -> list[str]:
     return lines
 
 
-def _generate_text(cs: Any, snippets: Any) -> str:
-    from qdrantsec.certs.inspect import sans_of
+def _sans(issued: Any) -> list[str]:
+    return [str(s) for s in issued.leaf.sans]
 
+
+def _generate_text(cs: Any, snippets: Any) -> str:
     lines = []
     for f in cs.files:
         state = "unchanged" if f.unchanged else f"mode {f.mode:04o}"
@@ -149,7 +151,7 @@ def _generate_text(cs: Any, snippets: Any) -> str:
     lines += ["", "Certificates:"]
     lines += _cert_line("CA", cs.ca_path, cs.ca.cert, [])
     for i in cs.leaves:
-        lines += _cert_line(i.leaf.profile.name, i.cert_path, i.leaf.cert, sans_of(i.leaf.cert))
+        lines += _cert_line(i.leaf.profile.name, i.cert_path, i.leaf.cert, _sans(i))
     lines += ["", "Qdrant config (YAML):", "", snippets.yaml.rstrip(), "",
               "Or as environment variables:", "", snippets.env.rstrip(), "",
               "Kubernetes secrets:", "", snippets.kubectl.rstrip()]
@@ -157,8 +159,6 @@ def _generate_text(cs: Any, snippets: Any) -> str:
 
 
 def _generate_json(cs: Any, snippets: Any) -> dict[str, Any]:
-    from qdrantsec.certs.inspect import sans_of
-
     return {
         "out": str(cs.out),
         "ca": {"origin": cs.ca_origin, "cert": str(cs.ca_path),
@@ -168,7 +168,7 @@ def _generate_json(cs: Any, snippets: Any) -> dict[str, Any]:
                    "written": not f.unchanged} for f in cs.files],
         "backups": [str(b) for b in cs.backups],
         "certificates": [{"profile": i.leaf.profile.name, "name": i.leaf.name, "cert": str(i.cert_path),
-                          "key": str(i.key_path), "sans": sans_of(i.leaf.cert),
+                          "key": str(i.key_path), "sans": _sans(i),
                           "not_after": i.leaf.cert.not_valid_after_utc.isoformat()} for i in cs.leaves],
         "config": {"yaml": snippets.yaml, "env": snippets.env, "kubectl": snippets.kubectl},
     }
