@@ -83,6 +83,13 @@ def _text(node: Node | None) -> str | None:
     return str(node.value)
 
 
+def _key_pos(node: Node) -> Node:
+    """A stand-in node positioned at the key that holds ``node`` (``secretKeyRef:``)."""
+    if node.key_line is None:
+        return node
+    return Node(node.value, node.key_line, node.key_column or 1)
+
+
 @dataclass
 class _Data:
     """One key of a ConfigMap/Secret with the position of its value."""
@@ -215,7 +222,7 @@ class Manifests:
                 ref = vf.get("secretKeyRef")
                 value = ValueRef(f"secretKeyRef {_text(ref.get('name'))}/{_text(ref.get('key'))}",  # type: ignore[union-attr]
                                  "k8s-secret")
-                where = ref  # type: ignore[assignment]
+                where = _key_pos(ref)  # type: ignore[arg-type]
             elif vf is not None and vf.get("configMapKeyRef") is not None:
                 ref = vf.get("configMapKeyRef")
                 cm_name, key = _text(ref.get("name")), _text(ref.get("key"))  # type: ignore[union-attr]
@@ -225,10 +232,10 @@ class Manifests:
                     value, where, file = data.text, data.node, found.file  # type: ignore[union-attr]
                 else:
                     value = ValueRef(f"configMapKeyRef {cm_name}/{key}", "k8s-configmap")
-                    where = ref  # type: ignore[assignment]
+                    where = _key_pos(ref)  # type: ignore[arg-type]
             elif vf is not None:
                 value = ValueRef(f"valueFrom {name}", "k8s-field")
-                where = vf
+                where = _key_pos(vf)
             else:
                 value = ""
             env[name] = EnvSetting(name, value, Source("env", file=file, line=where.line,
