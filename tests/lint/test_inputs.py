@@ -307,7 +307,8 @@ def test_k8s_workload_with_secret_env_and_mounted_configmap(tmp_path: Path) -> N
     assert isinstance(key, ValueRef) and key.ref_kind == "k8s-secret" and "qdrant-key" in key
     assert where(t, "service.api_key") == ("qdrant.yaml", 42, 17, "QDRANT__SERVICE__API_KEY")
     assert t.config.get("service.read_only_api_key") == ""
-    assert where(t, "service.read_only_api_key") == ("qdrant.yaml", 44, 22, "QDRANT__SERVICE__READ_ONLY_API_KEY")
+    ro_var = "QDRANT__SERVICE__READ_ONLY_API_KEY"
+    assert where(t, "service.read_only_api_key") == ("qdrant.yaml", 44, 22, ro_var)
     # the ConfigMap's YAML, at its real lines and columns in the manifest
     assert t.config_files == [path]
     assert where(t, "service.host") == ("qdrant.yaml", 8, 13, None)
