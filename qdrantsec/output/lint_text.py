@@ -11,7 +11,6 @@ styles and only when asked for; without it the text has no escape sequences at a
 from __future__ import annotations
 
 from qdrantsec.lint.model import Finding, LintResult, Severity
-from qdrantsec.lint.paths import display_path
 from qdrantsec.output.lint_formats import finding_path, ordered, summarize
 
 Segment = tuple[str, str | None]  # text, Rich style
@@ -94,11 +93,8 @@ def render(result: LintResult, *, color: bool, show_suppressed: bool) -> str:
             lines.append([])
         previous = path
         lines.extend(finding_lines(f))
-    if result.errors:
-        if lines:
-            lines.append([])
-        for err in sorted(result.errors, key=lambda e: display_path(e.file)):
-            lines.append([(display_path(err.file), "bold"), (": error: ", "bold red"), (err.message, None)])
+    # Files that could not be linted are only counted here: the command reports each of them
+    # on stderr, where diagnostics belong, and listing them twice on a terminal is noise.
     if lines:
         lines.append([])
     s = summarize(result)
