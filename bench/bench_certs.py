@@ -63,6 +63,14 @@ def cli_floor_once(tmp: Path) -> None:
     _run([str(QDRANTSEC), "key", "generate", "--out", str(tmp / "k")])
 
 
+def core_only_once(tmp: Path) -> None:
+    # the same work without the CLI layer: what the command costs beyond typer/pydantic
+    code = ("import sys; from pathlib import Path; from qdrantsec.certs import bundle, snippets; "
+            "cs = bundle.generate(bundle.Request(out=Path(sys.argv[1]), peer_count=3, clients=['app'])); "
+            "print(snippets.build(cs, sys.argv[1]).yaml)")
+    _run([sys.executable, "-c", code, str(tmp / "tls")])
+
+
 def timed(fn: Callable[[Path], None]) -> float:
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
@@ -82,6 +90,7 @@ def main() -> int:
         "mkcert (5 invocations)": mkcert_once,
         "python -c pass (interpreter floor)": python_startup_once,
         "qdrantsec key generate (CLI floor)": cli_floor_once,
+        "same set via qdrantsec.certs, no CLI": core_only_once,
     }
     for fn in tools.values():  # warm the page cache once
         timed(fn)
