@@ -354,6 +354,7 @@ class DriverPeer:
         self.bootstrap: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.bootstrap_timeout = 10
+        self.give_uri = True  # False: start without --uri (the bootstrap peer records us)
 
     @property
     def uri(self) -> str:
@@ -379,7 +380,7 @@ class DriverPeer:
                     "consensus": {"bootstrap_timeout_sec": self.bootstrap_timeout},
                 },
             },
-            "uri": self.uri,
+            "uri": self.uri if self.give_uri else None,
             "bootstrap": self.bootstrap,
             "rest_port": self.rest_port,
             "tls": self.tls,
@@ -535,11 +536,14 @@ def _check_shape(status: dict[str, Any]) -> None:
         assert list(entry) == ["count", "latest_error", "latest_error_timestamp"]
 
 
-def _start_three(root: pathlib.Path, peers: list[DriverPeer], **kw: Any) -> list[DriverPeer]:
+def _start_three(
+    root: pathlib.Path, peers: list[DriverPeer], p3_without_uri: bool = False, **kw: Any
+) -> list[DriverPeer]:
     p1 = DriverPeer(root, "p1", **kw)
     p2 = DriverPeer(root, "p2", **kw)
     p3 = DriverPeer(root, "p3", **kw)
     peers.extend([p1, p2, p3])
+    p3.give_uri = not p3_without_uri
     p1.start()
     p2.start(bootstrap=p1)
     p3.start(bootstrap=p2)  # joins through a follower, which forwards to the leader
@@ -651,9 +655,11 @@ def test_plain_cluster_membership_restart_kill_and_audit(
 def test_catch_up_after_downtime_and_pending_while_leader_down(
     tmp_path: pathlib.Path, driver_root: list[DriverPeer]
 ) -> None:
-    p1, p2, p3 = _start_three(tmp_path, driver_root)
+    p1, p2, p3 = _start_three(tmp_path, driver_root, p3_without_uri=True)
     all3 = [p1, p2, p3]
-    wait_for(lambda: _agreement(all3, leader=p1), what="agreement")
+    statuses = wait_for(lambda: _agreement(all3, leader=p1), what="agreement")
+    # started without --uri: recorded from its source IP and p2p port
+    assert statuses[0]["peers"][str(statuses[2]["peer_id"])] == {"uri": p3.uri}
     # a follower that was down misses a change and catches up after restart
     p3.stop()
     assert p2.request("PUT", "/collections/while_down", {})[0] == 200

@@ -380,6 +380,7 @@ class Cluster:
         self._needs_join = False
         self._leader_restart = False
 
+        self._uri_given = uri is not None
         default_uri = uri or self._derived_uri()
         state = self._load_state()
         if state is not None:
@@ -696,7 +697,10 @@ class Cluster:
                     if kind == "add_peer":
                         self._peers[int(entry["peer_id"])] = str(entry["uri"])
                         if int(entry["peer_id"]) == self.peer_id:
-                            self._peers[self.peer_id] = self.uri
+                            if self._uri_given:
+                                self._peers[self.peer_id] = self.uri
+                            else:  # recorded by the bootstrap peer from our source IP
+                                self.uri = str(entry["uri"])
                     elif kind == "remove_peer":
                         self._peers.pop(int(entry["peer_id"]), None)
             with self._lock:
@@ -715,7 +719,9 @@ class Cluster:
     def _join(self) -> None:
         assert self._bootstrap is not None
         deadline = time.monotonic() + max(1.0, self.bootstrap_timeout)
-        body = {"peer_id": self.peer_id, "uri": self.uri, "p2p_port": self.p2p_port}
+        # Without --uri the bootstrap peer records us as scheme://{source IP}:{p2p port}.
+        uri = self.uri if self._uri_given else None
+        body = {"peer_id": self.peer_id, "uri": uri, "p2p_port": self.p2p_port}
         last_error = "no attempt"
         while not self._stop.is_set():
             try:
