@@ -6,7 +6,8 @@ the rule docs, ``helpUri`` into the README, a default level and GitHub's
 only when the line is known: a made-up line 1 would put the alert on the wrong line.
 Suppressed findings are kept with a ``suppressions`` entry, so viewers show them as
 dismissed. ``partialFingerprints`` carries the baseline fingerprint, which survives lines
-shifting.
+shifting. A finding with no file at all becomes a tool notification: GitHub refuses an
+upload in which any result lacks a location.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from qdrantsec.lint.baseline import cached_reader, finding_fingerprint
+from qdrantsec.lint.baseline import LineReader, cached_reader, finding_fingerprint
 from qdrantsec.lint.model import Finding, LintResult, Rule, Severity
 from qdrantsec.lint.paths import display_path
 from qdrantsec.output import to_json
@@ -114,12 +115,16 @@ def _suppression(f: Finding) -> dict[str, Any]:
     return {"kind": kind, "status": "accepted", "justification": why}
 
 
-def result(f: Finding, index: int, reader: Any) -> dict[str, Any]:
-    text = f.message
+def _message_text(f: Finding) -> str:
     if f.location.env_var:
-        text += f" (set by {f.location.env_var})"
-    elif f.location.note:
-        text += f" ({f.location.note})"
+        return f"{f.message} (set by {f.location.env_var})"
+    if f.location.note:
+        return f"{f.message} ({f.location.note})"
+    return f.message
+
+
+def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
+    text = _message_text(f)
     props: dict[str, Any] = {"severity": f.severity.label}
     if f.severity in SECURITY_SEVERITY:
         props["security-severity"] = SECURITY_SEVERITY[f.severity]
@@ -136,15 +141,13 @@ def result(f: Finding, index: int, reader: Any) -> dict[str, Any]:
         "partialFingerprints": {FINGERPRINT_KEY: finding_fingerprint(f, reader)},
         "properties": props,
     }
-    if not out["locations"]:
-        del out["locations"]
     if f.suppressed:
         out["suppressions"] = [_suppression(f)]
     return out
 
 
-def document(result_: LintResult, *, rules: list[Rule], tool_version: str) -> dict[str, Any]:
-    infos = rule_index(rules, result_.findings)
+def document(result: LintResult, *, rules: list[Rule], tool_version: str) -> dict[str, Any]:
+    infos = rule_index(rules, result.findings)
     index = {rid: i for i, rid in enumerate(infos)}
     reader = cached_reader()
     notifications = [
@@ -153,9 +156,22 @@ def document(result_: LintResult, *, rules: list[Rule], tool_version: str) -> di
             "message": {"text": f"{display_path(e.file)}: {e.message}"},
             "locations": [{"physicalLocation": {"artifactLocation": artifact_location(e.file)}}],
         }
-        for e in sorted(result_.errors, key=lambda e: display_path(e.file))
+        for e in sorted(result.errors, key=lambda e: display_path(e.file))
     ]
-    invocation: dict[str, Any] = {"executionSuccessful": not result_.errors}
+    findings = ordered(result.findings)
+    located = [f for f in findings if f.location.file]
+    # GitHub code scanning rejects a whole upload when one result has no file location, so
+    # a finding that points at no file at all (rare: a Qdrant default with no file behind
+    # it) is reported as a notification tied to its rule instead of a result.
+    notifications += [
+        {
+            "level": LEVELS[f.severity],
+            "message": {"text": f"{f.rule} {f.name}: {_message_text(f)}"},
+            "associatedRule": {"id": f.rule, "index": index[f.rule]},
+        }
+        for f in findings if not f.location.file
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     return {
@@ -173,11 +189,11 @@ def document(result_: LintResult, *, rules: list[Rule], tool_version: str) -> di
                 },
                 "invocations": [invocation],
                 "columnKind": "unicodeCodePoints",
-                "results": [result(f, index[f.rule], reader) for f in ordered(result_.findings)],
+                "results": [sarif_result(f, index[f.rule], reader) for f in located],
             }
         ],
     }
 
 
-def render(result_: LintResult, *, rules: list[Rule], tool_version: str) -> str:
-    return to_json(document(result_, rules=rules, tool_version=tool_version)) + "\n"
+def render(result: LintResult, *, rules: list[Rule], tool_version: str) -> str:
+    return to_json(document(result, rules=rules, tool_version=tool_version)) + "\n"

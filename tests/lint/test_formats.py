@@ -130,7 +130,9 @@ def test_sarif_results(result: LintResult) -> None:
     run = sarif(result)["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     results = run["results"]
-    assert len(results) == len(result.findings)  # suppressed ones included, as dismissed
+    # suppressed ones included (as dismissed); the one with no file is a notification
+    assert len(results) == len(result.findings) - 1
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results)
     for r in results:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         assert len(r["partialFingerprints"]["qdrantsec/v1"]) == 64
@@ -156,7 +158,12 @@ def test_sarif_results(result: LintResult) -> None:
 
     assert by_msg["unknown: 'api-key'"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
         "my%20dir/a%2C%20b.yaml"
-    assert "locations" not in by_msg["no file at all"]
+    assert "no file at all" not in by_msg
+    (note,) = [n for n in run["invocations"][0]["toolExecutionNotifications"]
+               if n.get("associatedRule", {}).get("id") == "QS999"]
+    assert note["level"] == "note"
+    assert note["message"]["text"] == "QS999 from-the-future: no file at all (Qdrant default)"
+    assert rules[note["associatedRule"]["index"]]["id"] == "QS999"
     # a finding really on line 1 keeps line 1
     assert by_msg["telemetry on"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
 
@@ -179,7 +186,7 @@ def test_sarif_errors_and_paths_outside_the_tree(result: LintResult, tmp_path: P
     run = sarif(result)["runs"][0]
     (inv,) = run["invocations"]
     assert inv["executionSuccessful"] is False
-    (note,) = inv["toolExecutionNotifications"]
+    (note,) = [n for n in inv["toolExecutionNotifications"] if "associatedRule" not in n]
     assert note["level"] == "error" and "missing.yaml" in note["message"]["text"]
     (res,) = [r for r in run["results"] if r["message"]["text"] == "outside"]
     art = res["locations"][0]["physicalLocation"]["artifactLocation"]
