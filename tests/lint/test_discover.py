@@ -1,0 +1,102 @@
+"""File discovery and kind detection by content."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from qdrantsec.lint.discover import detect_kind, discover, name_kind_hint
+from qdrantsec.lint.engine import lint_paths
+from qdrantsec.lint.inputs.source import read_source
+
+
+def kind_of(tmp_path: Path, name: str, text: str) -> str | None:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return detect_kind(read_source(str(path)), hint=name_kind_hint(name))
+
+
+@pytest.mark.parametrize(("name", "text", "kind"), [
+    ("anything.yaml", "service:\n  host: 0.0.0.0\n  api_key: x\n", "qdrant-config"),
+    ("settings.yml", "telemetry_disabled: true\n", "qdrant-config"),
+    ("cfg.yaml", "storage:\n  storage_path: /data\nservice:\n  http_port: 6333\n", "qdrant-config"),
+    ("stack.yaml", "services:\n  q:\n    image: qdrant/qdrant\n", "compose"),
+    ("x.yml", "services:\n  app:\n    build: .\n", "compose"),
+    ("all.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: q}\n", "k8s"),
+    ("multi.yaml", "foo: 1\n---\napiVersion: apps/v1\nkind: Deployment\n", "k8s"),
+    ("values.yaml", "image:\n  repository: docker.io/qdrant/qdrant\n", "helm-values"),
+    ("my-values.yaml", "replicaCount: 3\napiKey: true\n", "helm-values"),
+    ("override.yaml", "config:\n  service:\n    enable_tls: true\n", "helm-values"),
+    ("v.yaml", "persistence:\n  size: 1Gi\nconfig:\n  cluster:\n    enabled: true\n", "helm-values"),
+    ("qdrant.env", "QDRANT__SERVICE__API_KEY=abc\n", "env"),
+    (".env.production", "# c\nexport QDRANT__LOG_LEVEL=INFO\nOTHER='x'\n", "env"),
+    ("envfile", "QDRANT__SERVICE__HOST=0.0.0.0\n", "env"),
+    # not ours
+    ("compose.env", "QDRANT_API_KEY=abc\nQDRANT_URL=http://q:6333\n", None),
+    ("workflow.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n", None),
+    ("app.yaml", "service:\n  name: billing\n  replicas: 3\nlogging: {}\n", None),
+    ("list.yaml", "- a\n- b\n", None),
+    ("scalar.yaml", "just text\n", None),
+    ("svc.yaml", "services:\n  - not a mapping\n", None),
+])
+def test_kind_by_content(tmp_path: Path, name: str, text: str, kind: str | None) -> None:
+    assert kind_of(tmp_path, name, text) == kind
+
+
+def test_kind_does_not_depend_on_the_name(tmp_path: Path) -> None:
+    assert kind_of(tmp_path, "docker-compose.yml", "service:\n  enable_tls: false\n") == "qdrant-config"
+    assert kind_of(tmp_path, "config.yaml", "services:\n  q:\n    image: qdrant/qdrant\n") == "compose"
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("a.yaml", "yaml"), ("b.YML", "yaml"), ("docker-compose.override", "yaml"), ("compose.prod", "yaml"),
+    (".env", "env"), (".env.local", "env"), ("qdrant.env", "env"), ("x.env.example", "env"), ("env", "env"),
+    ("Dockerfile", None), ("README.md", "skip"), ("main.py", "skip"), ("data.json", "skip"),
+])
+def test_name_hints(name: str, hint: str | None) -> None:
+    assert name_kind_hint(name) == hint
+
+
+def test_walk_skips_vendored_and_vcs_dirs_and_non_candidates(tmp_path: Path) -> None:
+    for rel in ["a.yaml", "sub/b.yml", ".git/c.yaml", "node_modules/d.yaml", ".venv/e.yaml", "vendor/f.yaml",
+                "sub/README.md", "sub/.env", "sub/Dockerfile", "x.egg-info/g.yaml"]:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("k: v\n")
+    found = [(Path(c.path).relative_to(tmp_path).as_posix(), c.explicit, c.by_name)
+             for c in discover([str(tmp_path)])]
+    assert found == [("a.yaml", False, True), ("sub/.env", False, True), ("sub/Dockerfile", False, False),
+                     ("sub/b.yml", False, True)]
+    explicit = list(discover([str(tmp_path / "sub" / "README.md")]))
+    assert [(c.explicit, c.by_name) for c in explicit] == [(True, False)]
+
+
+def test_walk_honours_ignored_paths(tmp_path: Path) -> None:
+    (tmp_path / "keep.yaml").write_text("k: v\n")
+    (tmp_path / "skip").mkdir()
+    (tmp_path / "skip" / "drop.yaml").write_text("k: v\n")
+    skipped: list[tuple[str, str]] = []
+    found = [Path(c.path).name for c in discover(
+        [str(tmp_path)], ignored=lambda p: "/skip/" in p, on_skip=lambda p, why: skipped.append((p, why)))]
+    assert found == ["keep.yaml"]
+    assert skipped and skipped[0][0].endswith("drop.yaml")
+
+
+def test_forced_kind_and_skipped_files_listed(tmp_path: Path) -> None:
+    (tmp_path / "odd.yaml").write_text("service:\n  name: billing\n")
+    (tmp_path / "other.yml").write_text("on: push\n")
+    res = lint_paths([str(tmp_path)], rules=[])
+    assert res.targets == []
+    assert sorted(n.split(": ")[0] for n in res.notes) == sorted(
+        f"skipped {tmp_path / n}" for n in ("odd.yaml", "other.yml"))
+    forced = lint_paths([str(tmp_path / "odd.yaml")], rules=[], kind="qdrant-config")
+    assert [t.kind for t in forced.targets] == ["qdrant-config"]
+
+
+def test_unknown_forced_kind_is_a_usage_error(tmp_path: Path) -> None:
+    from qdrantsec.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown kind"):
+        lint_paths([str(tmp_path)], rules=[], kind="terraform")
