@@ -330,6 +330,19 @@ def test_pruning_below_one_behaves_as_one(tmp_path: pathlib.Path, clock: FakeClo
         assert _files(log.dir) == ["audit.2026-03-26-11.log"]
 
 
+def test_restart_with_max_one_starts_a_fresh_current_file(tmp_path: pathlib.Path, clock: FakeClock) -> None:
+    # start-up retention counts the current period's file too: with max_log_files 1 it is
+    # pruned before the (new, empty) current file is opened
+    log = make(tmp_path, clock, max_log_files=1)
+    _write(log, tracing_id="before")
+    log.close()
+    log2 = make(tmp_path, clock, max_log_files=1)
+    _write(log2, tracing_id="after")
+    log2.close()
+    ids = [json.loads(x)["tracing_id"] for x in _lines(log2.dir / "audit.2026-03-26.log")]
+    assert ids == ["after"]
+
+
 def test_pruning_order_falls_back_to_name_date_on_equal_times(
     tmp_path: pathlib.Path, clock: FakeClock
 ) -> None:

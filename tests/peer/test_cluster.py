@@ -651,6 +651,16 @@ def test_plain_cluster_membership_restart_kill_and_audit(
     assert wait_for(p3.ready, what="p3 ready")
     assert p1.audit_logs({"limit": 10})[0] == 200
 
+    # a peer that accepts connections but never answers: the query times out with 408
+    assert p3.proc is not None
+    p3.proc.send_signal(signal.SIGSTOP)
+    try:
+        status, body = p1.audit_logs({"limit": 10}, timeout=1)
+        assert status == 408, body
+        assert body["status"]["error"].startswith("Timeout error:")
+    finally:
+        p3.proc.send_signal(signal.SIGCONT)
+
 
 def test_catch_up_after_downtime_and_pending_while_leader_down(
     tmp_path: pathlib.Path, driver_root: list[DriverPeer]

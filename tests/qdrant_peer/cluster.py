@@ -498,9 +498,14 @@ class Cluster:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-        for t in [self._main_thread, self._server_thread, *self._threads.values()]:
+        # Threads are daemons; give them a short, bounded grace period (a heartbeat to a hung
+        # peer may be blocked in a socket call until its timeout).
+        deadline = time.monotonic() + 1.0
+        with self._lock:
+            threads = [self._main_thread, self._server_thread, *self._threads.values()]
+        for t in threads:
             if t is not None and t is not threading.current_thread():
-                t.join(timeout=self.connect_timeout + 1)
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
         with self._lock:
             self._thread_status = {"consensus_thread_status": "stopped"}
             with contextlib.suppress(OSError):
