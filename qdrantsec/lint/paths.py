@@ -82,17 +82,17 @@ class PathGlob:
         return cls(pattern, os.path.abspath(base_dir), re.compile(prefix + body + r"\Z"), dir_only)
 
     def matches(self, path: str) -> bool:
-        """True when ``path`` (a file; absolute or relative to the current directory) or
-        one of its parent directories below ``base_dir`` matches."""
+        """True when ``path`` (absolute or relative to the current directory) or one of
+        its parent directories below ``base_dir`` matches."""
         rel = relative_to(path, self.base_dir)
         if rel is None or rel == ".":
             return False
-        return self.matches_relative(rel)
+        return self.matches_relative(rel, is_dir=self.dir_only and os.path.isdir(path))
 
-    def matches_relative(self, rel: str) -> bool:
+    def matches_relative(self, rel: str, *, is_dir: bool = False) -> bool:
         parts = rel.split("/")
         candidates = ["/".join(parts[:i]) for i in range(1, len(parts))]
-        if not self.dir_only:
+        if is_dir or not self.dir_only:
             candidates.append(rel)
         return any(self.regex.match(c) for c in candidates)
 

@@ -229,6 +229,14 @@ def test_glob_semantics(tmp_path: Path, pattern: str, path: str, expected: bool)
     assert glob.matches(str(tmp_path / path)) is expected
 
 
+def test_directory_patterns_match_the_directory_itself(tmp_path: Path) -> None:
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "notes").write_text("x")
+    assert PathGlob.compile("vendor/", str(tmp_path)).matches(str(tmp_path / "vendor"))
+    assert not PathGlob.compile("notes/", str(tmp_path)).matches(str(tmp_path / "notes"))
+    assert PathGlob.compile("notes", str(tmp_path)).matches(str(tmp_path / "notes"))
+
+
 def test_globs_are_relative_to_the_project_file(repo: Path) -> None:
     write(repo / "deploy/.qdrantsec.yaml", "ignore_paths: [legacy/]\n")
     cfg = load_project_config(["deploy"])
