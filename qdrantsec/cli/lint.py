@@ -169,6 +169,7 @@ def _run(
     rules: list[object],
 ) -> int:
     from qdrantsec import __version__
+    from qdrantsec.errors import InputError
     from qdrantsec.exit_codes import ExitCode
     from qdrantsec.fsutil import atomic_write
     from qdrantsec.lint import suppress
@@ -206,6 +207,12 @@ def _run(
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
+            parent = os.path.dirname(out)
+            if parent:
+                try:
+                    os.makedirs(parent, exist_ok=True)
+                except OSError as exc:
+                    raise InputError(f"cannot create the directory of --output {out}: {exc.strerror}") from None
             atomic_write(out, text, overwrite=True)
     if result.errors:
         return int(ExitCode.USAGE)
