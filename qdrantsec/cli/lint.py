@@ -117,7 +117,8 @@ def lint(
              "under GitHub Actions, else text, coloured on a terminal).")] = None,
     outputs: Annotated[list[str] | None, typer.Option(
         "--output", "-o", metavar="FILE", rich_help_panel=OUT,
-        help="Write the matching --format (in order) to FILE; a format without one goes to stdout.")] = None,
+        help="Write the Nth --format to the Nth --output FILE; a format left without one goes to "
+             "stdout. Alone, the format follows the extension (.sarif, .json, .xml, .txt).")] = None,
     fail_on: Annotated[str | None, typer.Option(
         "--fail-on", metavar="SEVERITY", rich_help_panel=OUT,
         help="Exit 1 when an unsuppressed finding is at or above SEVERITY: info, low, medium, high, "
@@ -212,7 +213,7 @@ def _run(
                 try:
                     os.makedirs(parent, exist_ok=True)
                 except OSError as exc:
-                    raise InputError(f"cannot create the directory of --output {out}: {exc.strerror}") from None
+                    raise InputError(f"cannot create the directory of {out}: {exc.strerror}") from None
             atomic_write(out, text, overwrite=True)
     if result.errors:
         return int(ExitCode.USAGE)

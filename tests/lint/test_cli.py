@@ -81,8 +81,9 @@ def test_bad_format_output_pairs_are_usage_errors(
 def test_json_and_sarif_in_one_run(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     write(repo / "deploy" / "config.yaml", OPEN_CONFIG)
-    code, out, _ = lint(capsys, "deploy", "--format", "sarif", "--output", "out/q.sarif", "--format", "json",
-                        "--format", "junit", "--output", "q.xml")
+    # the Nth --output goes with the Nth --format; the format left over goes to stdout
+    code, out, _ = lint(capsys, "deploy", "--format", "sarif", "--output", "out/q.sarif", "--format", "junit",
+                        "--output", "q.xml", "--format", "json")
     assert code == 1
     data = json.loads(out)
     rules = {f["rule"] for f in data["findings"]}
