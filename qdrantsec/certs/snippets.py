@@ -22,9 +22,14 @@ RELOAD_WARNING = (
 
 @dataclass
 class Snippets:
-    yaml: str
+    single_yaml: str  # a single node serving server.pem
+    cluster_yaml: str | None  # a cluster peer (shown with the first peer's files)
     env: str
     kubectl: str
+
+    @property
+    def yaml(self) -> str:
+        return self.single_yaml + (f"\n{self.cluster_yaml}" if self.cluster_yaml else "")
 
 
 def _p(tls_dir: str, path: object) -> str:
@@ -65,7 +70,8 @@ def build(cs: CertSet, tls_dir: str) -> Snippets:
     """Snippets for ``cs`` with files expected under ``tls_dir`` on the Qdrant host."""
     mtls = bool(cs.clients)
     server = cs.server
-    yaml = [_yaml(tls_dir, server, cluster=False, mtls=mtls, comment="single node (server.pem)")]
+    single = _yaml(tls_dir, server, cluster=False, mtls=mtls, comment="single node (server.pem)")
+    cluster = None
     env = ["# single node", *_env_common(tls_dir, cluster=False, mtls=mtls), *_env_pair(tls_dir, server)]
     ca = _from_file(cs.ca_path)
     kube = ["# single node: mount this secret at " + tls_dir,
@@ -74,8 +80,8 @@ def build(cs: CertSet, tls_dir: str) -> Snippets:
     if cs.peers:
         first = cs.peers[0]
         names = ", ".join(p.cert_path.name for p in cs.peers)
-        yaml.append(_yaml(tls_dir, first, cluster=True, mtls=mtls,
-                          comment=f"cluster peer {first.leaf.name}; each peer uses its own files: {names}"))
+        cluster = _yaml(tls_dir, first, cluster=True, mtls=mtls,
+                        comment=f"cluster peer {first.leaf.name}; each peer uses its own files: {names}")
         env += ["# cluster: on every peer", *_env_common(tls_dir, cluster=True, mtls=mtls)]
         for p in cs.peers:
             env += [f"# on {p.leaf.name} only", *_env_pair(tls_dir, p)]
@@ -88,4 +94,4 @@ def build(cs: CertSet, tls_dir: str) -> Snippets:
     for c in cs.clients:
         kube.append(f"kubectl create secret generic qdrant-{c.cert_path.stem} {ca} "
                     f"{_from_file(c.cert_path)} {_from_file(c.key_path)}")
-    return Snippets("\n".join(yaml), "\n".join(env) + "\n", "\n".join(kube) + "\n")
+    return Snippets(single, cluster, "\n".join(env) + "\n", "\n".join(kube) + "\n")

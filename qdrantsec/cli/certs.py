@@ -143,9 +143,11 @@ def _sans(issued: Any) -> list[str]:
 def _generate_text(cs: Any, snippets: Any) -> str:
     lines = []
     for f in cs.files:
-        state = "unchanged" if f.unchanged else f"mode {f.mode:04o}"
-        lines.append(f"wrote {f.path} ({f.what}, {state})" if not f.unchanged
-                     else f"kept  {f.path} ({f.what}, {state})")
+        if f.unchanged:
+            lines.append(f"kept     {f.path} ({f.what}, unchanged)")
+        else:
+            verb = "replaced" if f.exists else "wrote   "
+            lines.append(f"{verb} {f.path} ({f.what}, mode {f.mode:04o})")
     if cs.ca.reused:
         lines.append(f"CA {cs.ca_origin}: {cs.ca.cert.subject.rfc4514_string()}")
     lines += ["", "Certificates:"]
@@ -170,7 +172,8 @@ def _generate_json(cs: Any, snippets: Any) -> dict[str, Any]:
         "certificates": [{"profile": i.leaf.profile.name, "name": i.leaf.name, "cert": str(i.cert_path),
                           "key": str(i.key_path), "sans": _sans(i),
                           "not_after": i.leaf.cert.not_valid_after_utc.isoformat()} for i in cs.leaves],
-        "config": {"yaml": snippets.yaml, "env": snippets.env, "kubectl": snippets.kubectl},
+        "config": {"yaml": {"single_node": snippets.single_yaml, "cluster_peer": snippets.cluster_yaml},
+                   "env": snippets.env, "kubectl": snippets.kubectl},
     }
 
 

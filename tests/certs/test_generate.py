@@ -94,7 +94,8 @@ def test_hosts_sorted_into_san_types(cli: Callable, tmp_path: Path) -> None:
     server = next(c for c in data["certificates"] if c["profile"] == "server")
     assert server["sans"] == ["DNS:qdrant.example.com", "DNS:*.svc.example.com", "IP:10.0.0.7", "IP:fd00::7"]
     assert data["ca"]["origin"] == "new"
-    assert "enable_tls: true" in data["config"]["yaml"]
+    assert "enable_tls: true" in data["config"]["yaml"]["single_node"]
+    assert data["config"]["yaml"]["cluster_peer"] is None
 
 
 def test_peer_template_and_k8s_output(cli: Callable, tmp_path: Path) -> None:
