@@ -1,6 +1,7 @@
 """Baselines: accept today's findings in an existing repository, fail only on new ones.
 
-A finding's fingerprint hashes its rule, its file (relative, POSIX), its message with
+A finding's fingerprint hashes its rule, its file (relative to the repository root, POSIX,
+so the baseline works from any directory of the checkout), its message with
 whitespace and line references normalised, the variable that set the value, and the text
 of the line it points at, stripped. The line *number* is left out on purpose: an edit above
 a finding shifts it without resurrecting it, while an edit of the offending line itself
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 from qdrantsec.errors import InputError
 from qdrantsec.lint.model import Finding
-from qdrantsec.lint.paths import display_path
+from qdrantsec.lint.paths import stable_path
 
 BASELINE_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
@@ -58,12 +59,12 @@ def line_text(finding: Finding, read_lines: LineReader) -> str:
 
 
 def finding_fingerprint(finding: Finding, read_lines: LineReader | None = None) -> str:
-    """sha256 hex of rule, relative POSIX path, normalised message, env var and the
+    """sha256 hex of rule, repository-relative POSIX path, normalised message, env var and the
     stripped text of the finding's line (read with ``read_lines``, default: from disk)."""
     loc = finding.location
     parts = (
         finding.rule,
-        display_path(loc.file) if loc.file else "",
+        stable_path(loc.file) if loc.file else "",
         normalize_message(finding.message),
         loc.env_var or "",
         line_text(finding, read_lines or read_file_lines),

@@ -27,6 +27,26 @@ def display_path(path: str, cwd: str | None = None) -> str:
     return rel.replace(os.sep, "/")
 
 
+def repository_root(path: str) -> str | None:
+    """The nearest directory at or above ``path`` that holds ``.git``, or None."""
+    current = os.path.abspath(path)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def stable_path(path: str) -> str:
+    """``path`` relative to its repository root (POSIX), so that it reads the same from any
+    working directory inside the checkout; outside a repository, ``display_path``."""
+    root = repository_root(os.path.dirname(os.path.abspath(path)))
+    rel = relative_to(path, root) if root else None
+    return rel if rel is not None else display_path(path)
+
+
 def relative_to(path: str, base_dir: str) -> str | None:
     """``path`` relative to ``base_dir`` in POSIX form, or None when it is outside."""
     full = os.path.abspath(path)

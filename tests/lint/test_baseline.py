@@ -74,6 +74,18 @@ def test_fingerprint_paths_are_normalised(here: Path) -> None:
     assert finding_fingerprint(finding(file=str(here / "config.yaml"))) == base
 
 
+def test_fingerprint_paths_are_relative_to_the_repository(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (here / ".git").mkdir()
+    (here / "deploy").mkdir()
+    (here / "deploy/config.yaml").write_text(CONFIG)
+    from_root = finding_fingerprint(finding(file="deploy/config.yaml"))
+    monkeypatch.chdir(here / "deploy")
+    assert finding_fingerprint(finding(file="config.yaml")) == from_root
+    assert finding_fingerprint(finding(file="../deploy/config.yaml")) == from_root
+
+
 def test_messages_are_normalised() -> None:
     assert normalize_message("duplicate key  'api_key'\n(first at line 3)") == \
         "duplicate key 'api_key' (first at line N)"
