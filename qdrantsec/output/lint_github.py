@@ -11,8 +11,8 @@ inside properties (``file=``, ``title=``).
 from __future__ import annotations
 
 from qdrantsec.lint.model import Finding, LintResult, Severity
-from qdrantsec.lint.paths import display_path
-from qdrantsec.output.lint_formats import finding_path, ordered
+from qdrantsec.lint.paths import display_path, stable_path
+from qdrantsec.output.lint_formats import ordered
 from qdrantsec.output.lint_text import summary_line
 
 LEVELS = {
@@ -53,15 +53,16 @@ def annotation(f: Finding) -> str:
     if f.suppressed:
         level, title = "notice", f"{title} (suppressed)"
         body += f"\nSuppressed: {f.suppression or 'yes'}"
+    # file= is relative to the repository root (the workspace), wherever qdrantsec runs
     return command(
-        level, body, file=finding_path(f), line=loc.line or None,
+        level, body, file=stable_path(loc.file) if loc.file else None, line=loc.line or None,
         col=(loc.column or None) if loc.line else None, title=title,
     )
 
 
 def render(result: LintResult, *, show_suppressed: bool) -> str:
     lines = [annotation(f) for f in ordered(result.findings, show_suppressed)]
-    lines += [command("error", e.message, file=display_path(e.file), title="qdrantsec: file not linted")
+    lines += [command("error", e.message, file=stable_path(e.file), title="qdrantsec: file not linted")
               for e in sorted(result.errors, key=lambda e: display_path(e.file))]
     lines.append(summary_line(result, show_suppressed))
     return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from qdrantsec.lint.baseline import LineReader, cached_reader, finding_fingerprint
 from qdrantsec.lint.model import Finding, LintResult, Rule, Severity
-from qdrantsec.lint.paths import display_path
+from qdrantsec.lint.paths import display_path, stable_path
 from qdrantsec.output import to_json
 from qdrantsec.output.lint_formats import REPO_URL, RuleInfo, ordered, rule_help_uri, rule_index
 
@@ -86,7 +86,8 @@ def rule_descriptor(r: RuleInfo) -> dict[str, Any]:
 
 
 def artifact_location(file: str) -> dict[str, Any]:
-    shown = display_path(file)
+    # relative to the repository root: what code scanning matches against the checkout
+    shown = stable_path(file)
     if os.path.isabs(shown):  # outside the current directory: an absolute file URI
         return {"uri": Path(shown).as_uri()}
     return {"uri": quote(shown, safe="/-._~"), "uriBaseId": SRCROOT}

@@ -200,6 +200,18 @@ def test_sarif_of_a_clean_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["QS003", "QS004", "QS101", "QS201"]
 
 
+def test_sarif_and_github_paths_are_repository_relative(result: LintResult, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path / "deploy")
+    crit = f("QS201", "no-authentication", Severity.CRITICAL, "compose.yml", 2, 3, "no key")
+    only = LintResult(findings=[crit], files=["compose.yml"])
+    (res,) = sarif(only)["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "deploy/compose.yml"
+    assert out(only, "github").startswith("::error file=deploy/compose.yml,line=2,col=3,")
+    assert out(only, "text").startswith("compose.yml:2:3  CRITICAL")  # humans: relative to here
+
+
 # -- JSON -------------------------------------------------------------------------------------
 def test_json_shape_and_order(result: LintResult) -> None:
     doc = json.loads(out(result, "json"))
