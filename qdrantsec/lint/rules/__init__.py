@@ -79,7 +79,11 @@ def ref_var(value: Any) -> str | None:
 
 
 def ref_default(value: Any) -> str | None:
-    """The fallback a ``${VAR:-default}`` reference carries, else None."""
+    """The fallback a ``${VAR:-default}`` reference carries, else None (the engine's
+    ``ValueRef.default`` when it set one, else parsed from the text)."""
+    default = getattr(value, "default", None)
+    if isinstance(value, ValueRef) and default is not None:
+        return str(default)
     parts = ref_parts(value)
     return parts.default if parts else None
 

@@ -5,8 +5,9 @@ standalone config file we assume Qdrant runs from the directory that holds ``con
 the file sits in a ``config/`` directory (the layout Qdrant itself uses), else from the
 file's own directory. Absolute paths are checked only when they exist on this machine (they
 usually name the deployment host). In a container the working directory is ``/qdrant``; a
-container path is checked when a compose bind mount maps it to a local file that exists.
-Kubernetes and Helm paths live in Secrets and are not checked.
+container path is checked when a bind mount (the engine's ``Target.mounts``, else the compose
+service's ``volumes:``) maps it to a local file that exists. Paths in Kubernetes Secrets are
+not checked.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def tls_file(target: Target, setting: str) -> TlsFile | None:
         if path.is_absolute():
             return TlsFile(setting, path, False) if path.exists() else None
         return TlsFile(setting, _config_base(target, setting) / path, target.kind == "qdrant-config")
+    if target.mounts:  # the engine's bind-mount map (compose, k8s hostPath)
+        local = target.host_path(value)
+        if local is not None and Path(local).is_file():
+            return TlsFile(setting, Path(local), False)
+        return None
     if target.kind == "compose":
         inside = PurePosixPath(value)
         if not inside.is_absolute():

@@ -10,7 +10,7 @@ from qdrantsec.lint.rules.qs305_tls_file_problem import load, settings_in_use, t
 
 
 def _now(target: Target) -> dt.datetime:
-    now = target.extra.get("now")
+    now = target.extra.get("now", getattr(target.options, "now", None))
     if isinstance(now, dt.datetime):
         return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
     return dt.datetime.now(dt.timezone.utc)
@@ -34,7 +34,9 @@ class CertExpiry(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         now = _now(target)
-        days = int(target.extra.get("cert_expiry_days", 30))
+        default_days = getattr(target.options, "cert_expiry_days", 30)
+        days = int(target.extra.get("cert_expiry_days", default_days))
+
         for setting in settings_in_use(target):
             if setting == "tls.key":
                 continue

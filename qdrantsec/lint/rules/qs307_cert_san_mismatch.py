@@ -67,7 +67,8 @@ class CertSanMismatch(Rule):
         host = target.config.get("service.host")
         if isinstance(host, str) and not isinstance(host, ValueRef) and host and not is_wildcard_host(host):
             wanted.append((host.strip("[]"), "`service.host`", Severity.MEDIUM))
-        for uri in target.extra.get("peer_uris", []) or []:
+        uris = target.extra.get("peer_uris", getattr(target.options, "peer_uris", ()))
+        for uri in uris or ():
             name = urlsplit(str(uri)).hostname
             if name:
                 wanted.append((name, f"peer URI {uri}", self.severity))
