@@ -1,7 +1,8 @@
 """Lint output: one ``render`` in front of a small module per format.
 
-Every format sees the findings in the same stable order (file, line, column, rule) and with
-the same relative POSIX paths. Suppressed findings are counted in every summary; they are
+Every format sees the findings in the same stable order (file, line, column, rule), with
+POSIX paths relative to the current directory for people (text, json, junit) and to the
+repository root for GitHub (sarif, github). Suppressed findings are counted in every summary; they are
 listed by text, json, github and junit only with ``show_suppressed``, and always by SARIF,
 whose ``suppressions`` property exists so that viewers (GitHub code scanning among them)
 can show them as dismissed rather than lose them.
