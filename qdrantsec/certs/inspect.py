@@ -121,7 +121,8 @@ def describe(cert: Any, index: int = 1, *, now: dt.datetime | None = None) -> Ce
     is_ca, pathlen = basic_constraints(cert)
     der = cert.public_bytes(Encoding.DER)
     left = cert.not_valid_after_utc - now
-    sig = cert.signature_algorithm_oid._name
+    oid = cert.signature_algorithm_oid
+    sig = getattr(oid, "_name", None) or oid.dotted_string
     return CertInfo(
         index=index, subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
         serial=f"{cert.serial_number:x}", sans=sans_of(cert), key_type=kind, key_bits=bits,

@@ -268,8 +268,8 @@ def verify(
     \b
     Examples:
       qdrantsec certs verify --ca tls/ca.pem tls/server.pem --host localhost
-      qdrantsec certs verify --ca tls/ca.pem tls/peer-qdrant-0.pem --purpose peer \\
-          --host qdrant-0.qdrant-headless
+      qdrantsec certs verify --ca tls/ca.pem tls/peer-qdrant-0.pem \\
+          --purpose peer --host qdrant-0.qdrant-headless
     """
     from qdrantsec.certs.verify import verify as run
 
@@ -312,7 +312,7 @@ def check_expiry(
     \b
     Examples:
       qdrantsec certs check-expiry --within 30d tls/
-      qdrantsec certs check-expiry --within 14d /etc/qdrant/tls/cert.pem --format json
+      qdrantsec certs check-expiry --within 14d --format json cert.pem
     """
     from qdrantsec.certs.expiry import check, parse_duration
 
