@@ -173,5 +173,6 @@ class _Converter:
             self._constructor = yaml.SafeLoader("")
         try:
             return self._constructor.construct_object(node, deep=False)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            # e.g. an impossible date (2026-02-30): keep the text, as a string
             return node.value

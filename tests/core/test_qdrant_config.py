@@ -119,3 +119,8 @@ def test_merge_keys_and_multi_documents() -> None:
 def test_bom_and_crlf() -> None:
     (d,) = load_located("\ufeffservice:\r\n  host: h\r\n")
     assert d.root is not None and d.root.get("service", "host").line == 2  # type: ignore[union-attr]
+
+
+def test_impossible_yaml_date_is_kept_as_text() -> None:
+    (d,) = load_located("expires: 2026-02-30\n")
+    assert d.root is not None and d.root.plain() == {"expires": "2026-02-30"}
