@@ -169,6 +169,7 @@ Dispatcher = Callable[[Request], Response]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "qdrant_peer"
     sys_version = ""
     dispatcher: Dispatcher
@@ -224,9 +225,11 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in resp.headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(resp.body)))
-        self.end_headers()
+        # one write for headers + body (avoids Nagle / delayed-ACK stalls on keep-alive)
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(resp.body)
+            self._headers_buffer.append(resp.body)
+        self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
