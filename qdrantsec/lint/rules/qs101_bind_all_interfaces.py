@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
 from qdrantsec.lint.rules import CONTAINER_KINDS, fix_location, has_auth, is_wildcard_host, where_set
+from qdrantsec.lint.rules.qs102_port_published_publicly import api_published
 
 
 class BindAllInterfaces(Rule):
@@ -18,8 +19,8 @@ class BindAllInterfaces(Rule):
         "default is `0.0.0.0`. On a host with a public interface every listener is then reachable "
         "from the network; without an API key that means full manage access for anyone. Inside a "
         "container the wildcard bind is needed for published ports, so there it matters mostly when "
-        "no key is set. Severity: critical without any API key, medium with one, low inside a "
-        "container with a key."
+        "no key is set. Severity: critical without any API key (high in a container whose ports "
+        "are not published), medium with one, low inside a container with a key."
     )
     example = "service:\n  host: 0.0.0.0\n"
     fix = ("Bind to loopback or a private address (`service.host: 127.0.0.1`) and reach Qdrant "
@@ -36,10 +37,15 @@ class BindAllInterfaces(Rule):
         if not is_wildcard_host(host):
             return
         authed = has_auth(target)
-        if not authed:
+        container = target.kind in CONTAINER_KINDS
+        if not authed and container and not api_published(target):
+            sev = Severity.HIGH
+            tail = ("and no API key is set: every container or pod on its network has full manage "
+                    "access")
+        elif not authed:
             sev = Severity.CRITICAL
             tail = "and no API key is set: anyone who can reach it has full manage access"
-        elif target.kind in CONTAINER_KINDS:
+        elif container:
             sev, tail = Severity.LOW, "inside a container; the API key protects it"
         else:
             sev, tail = self.severity, "protected only by the API key"

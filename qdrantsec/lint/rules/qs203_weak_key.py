@@ -38,6 +38,8 @@ def weakness(key: str) -> tuple[Severity, str] | None:
     size = len(key.encode())
     if size < 16:
         return Severity.HIGH, f"only {size} bytes long"
+    if len(set(key)) < 6:
+        return Severity.HIGH, f"low in entropy (only {len(set(key))} distinct characters)"
     if size < MIN_BYTES:
         return Severity.MEDIUM, f"{size} bytes long, below the {MIN_BYTES} bytes an HS256 JWT secret needs"
     if len(set(key)) < 8 or shannon_bits(key) < 3.0:

@@ -101,10 +101,14 @@ class UnknownSetting(Rule):
                 meant = f"; did you mean {env_name(hint)}?" if hint else ""
                 msg = (f"{src.env_var} maps to `{dotted}`, which Qdrant does not know; it is silently "
                        f"ignored{meant}")
+                fix = (f"Rename it to {env_name(hint)}." if hint else
+                       "Remove it, or use a variable from Qdrant's configuration reference.")
             else:
                 meant = f"; did you mean `{hint}`?" if hint else ""
                 msg = f"unknown setting `{dotted}` is silently ignored by Qdrant{meant}"
-            yield self.finding(msg, self._where(target, path, leaf), severity=sev, target=target)
+                fix = (f"Use `{hint}`." if hint else
+                       "Remove it, or use a key from Qdrant's configuration reference.")
+            yield self.finding(msg, self._where(target, path, leaf), severity=sev, target=target, fix=fix)
 
     @staticmethod
     def _where(target: Target, path: list[str], leaf: Setting) -> Location:

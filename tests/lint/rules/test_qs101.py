@@ -46,3 +46,10 @@ def test_env_override_location() -> None:
     t = config_target("service:\n  host: 127.0.0.1\n", env={"QDRANT__SERVICE__HOST": "0.0.0.0"})
     f = one(RULE, t)
     assert f.location.env_var == "QDRANT__SERVICE__HOST"
+
+
+def test_container_without_key_high_unless_published() -> None:
+    base = "services:\n  qdrant:\n    image: qdrant/qdrant\n"
+    assert one(RULE, compose_target(base)).severity is Severity.HIGH
+    published = compose_target(base + "    ports:\n      - 6333:6333\n")
+    assert one(RULE, published).severity is Severity.CRITICAL

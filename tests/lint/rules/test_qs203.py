@@ -18,7 +18,8 @@ STRONG = "kR3v9ZpQ2xW7mN4bT8yL1cF6hJ0dS5aG"
         ("__REQUIRED__", Severity.HIGH),
         ("sfsfsfsfsfsf", Severity.HIGH),
         ("kR3v9ZpQ2xW7mN4bT8", Severity.MEDIUM),
-        ("ab" * 20, Severity.MEDIUM),
+        ("abcdef" * 6, Severity.MEDIUM),
+        ("ab" * 20, Severity.HIGH),
     ],
 )
 def test_weak(key: str, sev: Severity) -> None:
@@ -47,3 +48,8 @@ def test_reference_with_placeholder_default() -> None:
 def test_strong_and_references_pass() -> None:
     assert run(RULE, config_target(f"service:\n  api_key: {STRONG}\n")) == []
     assert run(RULE, config_target("", env={"QDRANT__SERVICE__API_KEY": "${K:?}"})) == []
+
+
+def test_repeated_pattern_is_high_even_when_long_enough() -> None:
+    verdict = weakness("sfsfsfsfsfsfsfsfsf")
+    assert verdict is not None and verdict[0] is Severity.HIGH

@@ -53,3 +53,10 @@ def test_known_settings_pass() -> None:
             "  collection:\n    strict_mode:\n      anything: 1\n"
             "audit:\n  enabled: true\nfeature_flags:\n  all: true\n")
     assert run(RULE, config_target(text)) == []
+
+
+def test_fix_names_the_intended_key() -> None:
+    [f] = run(RULE, config_target("service:\n  apiKey: abc\n"))
+    assert f.fix == "Use `service.api_key`."
+    [g] = run(RULE, env_target("QDRANT__SERVICE__API_KEYS=x\n"))
+    assert g.fix == "Rename it to QDRANT__SERVICE__API_KEY."
