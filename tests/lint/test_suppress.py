@@ -180,7 +180,7 @@ def test_bad_project_files_name_file_line_and_column(repo: Path, text: str, wher
 def test_invalid_yaml_and_impossible_dates_are_input_errors(repo: Path) -> None:
     with pytest.raises(InputError, match=r"\.qdrantsec\.yaml:2:1: invalid YAML"):
         project("disable: [QS101\n", repo)
-    with pytest.raises(InputError, match="day is out of range"):
+    with pytest.raises(InputError, match="expires must be a date YYYY-MM-DD"):
         project("ignore:\n  - rule: QS201\n    path: a\n    reason: r\n    expires: 2026-02-30\n", repo)
     with pytest.raises(InputError, match="one YAML document"):
         project("disable: []\n---\nfail_on: low\n", repo)
