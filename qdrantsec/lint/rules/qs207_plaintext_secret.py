@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
 
@@ -18,6 +20,25 @@ SECRET_PATHS: tuple[str, ...] = (
 )
 
 _EXAMPLE_MARKERS = ("example", "sample", "template", "dist", "tmpl")
+_INTERPOLATION = re.compile(r"(?<!\$)\$(\{|[A-Za-z_])")
+
+
+@lru_cache(maxsize=128)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return tuple(fh.read().splitlines())
+    except OSError:
+        return ()
+
+
+def interpolated_in_file(path: str, line: int | None) -> bool:
+    """True when the source line holds a ``$VAR`` / ``${VAR}`` reference: the engine resolved
+    the value from a variable (an untracked ``.env``), so the secret is not in this file."""
+    if line is None:
+        return False
+    lines = _lines(path)
+    return 0 < line <= len(lines) and _INTERPOLATION.search(lines[line - 1]) is not None
 
 
 def meant_to_be_committed(path: str) -> bool:
@@ -43,7 +64,8 @@ class PlaintextSecret(Rule):
         "history after the line is deleted. A key written there is shared with everyone who can "
         "read the repository. Env files named `.env`, `.env.*` or `*.env` are treated as local, "
         "gitignored files and are not reported (their `.example`, `.sample`, `.template` variants "
-        "are). References (`${VAR}`, `secretKeyRef`, a Helm-generated key) are fine."
+        "are). References (`${VAR}`, `secretKeyRef`, a Helm-generated key) are fine, also when "
+        "the variable's value is found in a `.env` beside the compose file."
     )
     example = ("env:\n  - name: QDRANT__SERVICE__API_KEY\n    value: 8Yb3kQ...\n")
     fix = ("Reference the secret instead: compose `${QDRANT_API_KEY:?}` with the value in an "
@@ -65,6 +87,8 @@ class PlaintextSecret(Rule):
                 continue
             file = setting.source.file
             if not file or not meant_to_be_committed(file):
+                continue
+            if interpolated_in_file(file, setting.source.line):
                 continue
             via = f" (via {setting.source.env_var})" if setting.source.env_var else ""
             yield self.finding(

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from qdrantsec.lint.model import Severity
@@ -57,3 +59,19 @@ def test_helm_literal_and_generated() -> None:
 
 def test_references_pass() -> None:
     assert run(RULE, config_target("", env={"QDRANT__SERVICE__API_KEY": "${K}"})) == []
+
+
+def test_value_resolved_from_dotenv_is_not_in_the_compose_file(tmp_path: Path) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n  qdrant:\n    image: qdrant/qdrant\n    environment:\n"
+                       "      - QDRANT__SERVICE__API_KEY=${QDRANT_API_KEY}\n"
+                       "      - QDRANT__SERVICE__READ_ONLY_API_KEY=ro-literal\n")
+    t = config_target("")
+    # what the engine builds when .env beside the compose file defines QDRANT_API_KEY
+    t.config.apply_env({"QDRANT__SERVICE__API_KEY": "from-dotenv",
+                        "QDRANT__SERVICE__READ_ONLY_API_KEY": "ro-literal"},
+                       file=str(compose), positions={"QDRANT__SERVICE__API_KEY": (5, 9),
+                                                     "QDRANT__SERVICE__READ_ONLY_API_KEY": (6, 9)})
+    [f] = run(RULE, t)
+    assert "read_only_api_key" in f.message
+    assert at(f) == (6, 9)
