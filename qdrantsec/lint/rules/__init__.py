@@ -288,6 +288,12 @@ def fix_location(target: Target, path: str) -> Location:
     return Location(target.file, None, None, note=note)
 
 
+def default_applies(target: Target, path: str) -> bool:
+    """Findings about a value nobody set are only for targets that run Qdrant
+    (``Target.runs_qdrant``); an explicit setting is always reported."""
+    return target.runs_qdrant or target.config.is_set(path)
+
+
 def where_set(target: Target, path: str) -> str:
     """A short "set in ..." phrase for messages."""
     setting = target.config.setting(path)

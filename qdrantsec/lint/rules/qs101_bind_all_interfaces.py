@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
-from qdrantsec.lint.rules import CONTAINER_KINDS, fix_location, has_auth, is_wildcard_host, where_set
+from qdrantsec.lint.rules import (
+    CONTAINER_KINDS,
+    default_applies,
+    fix_location,
+    has_auth,
+    is_wildcard_host,
+    where_set,
+)
 from qdrantsec.lint.rules.qs102_port_published_publicly import api_published
 
 
@@ -34,7 +41,7 @@ class BindAllInterfaces(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         host = target.config.get("service.host")
-        if not is_wildcard_host(host):
+        if not is_wildcard_host(host) or not default_applies(target, "service.host"):
             return
         authed = has_auth(target)
         container = target.kind in CONTAINER_KINDS

@@ -47,6 +47,8 @@ class NoAuthentication(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         states = {p: key_state(target, p) for p in KEY_PATHS}
+        if not target.runs_qdrant and all(s is KeyState.UNSET for s in states.values()):
+            return
         if any(s not in (KeyState.UNSET, KeyState.EMPTY) for s in states.values()):
             return
         reachable = publicly_reachable(target)

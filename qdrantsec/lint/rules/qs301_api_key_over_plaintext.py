@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
-from qdrantsec.lint.rules import fix_location, flag, has_auth
+from qdrantsec.lint.rules import default_applies, fix_location, flag, has_auth
 from qdrantsec.lint.rules.qs201_no_authentication import publicly_reachable
 
 
@@ -31,6 +31,8 @@ class ApiKeyOverPlaintext(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         if not has_auth(target) or flag(target, "service.enable_tls") is not False:
+            return
+        if not default_applies(target, "service.enable_tls"):
             return
         public = publicly_reachable(target)
         sev = Severity.HIGH if public else self.severity

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
-from qdrantsec.lint.rules import fix_location, flag
+from qdrantsec.lint.rules import default_applies, fix_location, flag
 
 
 def audit_enabled(target: Target) -> bool:
@@ -32,7 +32,7 @@ class AuditDisabled(Rule):
     )
 
     def check(self, target: Target) -> Iterable[Finding]:
-        if audit_enabled(target):
+        if audit_enabled(target) or not default_applies(target, "audit.enabled"):
             return
         if not target.config.has_section("audit"):
             msg = "audit logging is off (no `audit` section)"

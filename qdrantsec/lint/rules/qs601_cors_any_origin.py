@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
-from qdrantsec.lint.rules import fix_location, flag, has_auth, where_set
+from qdrantsec.lint.rules import default_applies, fix_location, flag, has_auth, where_set
 
 
 class CorsAnyOrigin(Rule):
@@ -30,6 +30,8 @@ class CorsAnyOrigin(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         if flag(target, "service.enable_cors", default=True) is not True:
+            return
+        if not default_applies(target, "service.enable_cors"):
             return
         authed = has_auth(target)
         sev = self.severity if authed else Severity.MEDIUM

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
-from qdrantsec.lint.rules import fix_location, flag, where_set
+from qdrantsec.lint.rules import default_applies, fix_location, flag, where_set
 
 
 class SnapshotUrlRecovery(Rule):
@@ -27,6 +27,8 @@ class SnapshotUrlRecovery(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         if flag(target, "service.enable_snapshot_url_recovery", default=True) is not True:
+            return
+        if not default_applies(target, "service.enable_snapshot_url_recovery"):
             return
         yield self.finding("snapshot recovery from remote URLs is enabled "
                            f"({where_set(target, 'service.enable_snapshot_url_recovery')}), an SSRF path",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
-from qdrantsec.lint.rules import fix_location, flag, node_value, where_set
+from qdrantsec.lint.rules import default_applies, fix_location, flag, node_value, where_set
 
 
 def command_disables_telemetry(target: Target) -> bool:
@@ -41,6 +41,8 @@ class TelemetryEnabled(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         if flag(target, "telemetry_disabled") is not False or command_disables_telemetry(target):
+            return
+        if not default_applies(target, "telemetry_disabled"):
             return
         yield self.finding(f"telemetry reporting is on ({where_set(target, 'telemetry_disabled')})",
                            fix_location(target, "telemetry_disabled"), target=target)

@@ -58,3 +58,9 @@ spec:
                 secretKeyRef: {name: qdrant, key: api-key}
 """
     assert run(RULE, k8s_target(text)) == []
+
+
+def test_not_running_qdrant_is_not_reported() -> None:
+    t = config_target("log_level: INFO\n")
+    t.runs_qdrant = False
+    assert run(RULE, t) == []

@@ -21,3 +21,12 @@ def test_explicit_with_key_is_low() -> None:
 
 def test_disabled_passes() -> None:
     assert run(RULE, config_target("service:\n  enable_cors: false\n")) == []
+
+
+def test_defaults_only_for_targets_that_run_qdrant() -> None:
+    t = config_target("log_level: INFO\n")
+    t.runs_qdrant = False
+    assert run(RULE, t) == []
+    t = config_target("service:\n  enable_cors: true\n")
+    t.runs_qdrant = False
+    assert one(RULE, t).severity is Severity.MEDIUM
