@@ -24,6 +24,7 @@ table does not follow: ``storage.collection.quantization`` (scalar/product/binar
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final
 
 #: A leaf: any value (scalar, list, or a map Qdrant reads as a whole value).
@@ -146,7 +147,8 @@ def children(prefix: str) -> list[str]:
     return sorted(node) if isinstance(node, dict) else []
 
 
-def all_paths() -> list[str]:
+@lru_cache(maxsize=1)
+def all_paths() -> tuple[str, ...]:
     """Every known dotted path (sections and leaves)."""
     out: list[str] = []
 
@@ -159,4 +161,4 @@ def all_paths() -> list[str]:
             walk(child, path)
 
     walk(SCHEMA, "")
-    return out
+    return tuple(out)
