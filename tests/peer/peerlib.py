@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -36,6 +37,16 @@ READY_MARKER = "qdrant_peer ready"
 _USED_PORTS: set[int] = set()
 _PORT_LOCK = threading.Lock()
 LIVE_PEERS: list[PeerProcess] = []
+
+
+def ssl_context(
+    ca: str | Path | None = None, cert: tuple[str, str] | tuple[Path, Path] | None = None
+) -> ssl.SSLContext:
+    """A client SSLContext trusting ``ca`` (else the default roots), presenting ``cert``."""
+    ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
+    if cert:
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    return ctx
 
 
 def free_port() -> int:
@@ -311,14 +322,16 @@ class PeerProcess:
         )
 
     # ------------------------------------------------------------------ HTTP
-    def verify(self) -> bool | str:
-        return self.ca_path if self.ca_path else (not self.tls)
+    def verify(self) -> ssl.SSLContext | bool:
+        """What to pass as httpx ``verify=``: an SSLContext trusting ``ca_path`` (with the
+        client certificate when set), or True for plain HTTP."""
+        if not self.tls:
+            return True
+        return ssl_context(self.ca_path, self.client_cert)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client for this peer's REST port (TLS settings filled in)."""
-        kwargs.setdefault("verify", self.verify() if self.tls else True)
-        if self.client_cert and "cert" not in kwargs:
-            kwargs["cert"] = self.client_cert
+        kwargs.setdefault("verify", self.verify())
         kwargs.setdefault("timeout", 10.0)
         return httpx.Client(base_url=self.url, **kwargs)
 
@@ -429,7 +442,7 @@ class RequestStream:
         *,
         method: str = "GET",
         json_body: Any = None,
-        verify: bool | str = True,
+        verify: bool | str | Path | ssl.SSLContext = True,
         cert: tuple[str, str] | None = None,
         interval: float = 0.01,
         max_requests: int | None = None,
@@ -437,6 +450,8 @@ class RequestStream:
         timeout: float = 5.0,
     ) -> None:
         self.url = url
+        if isinstance(verify, str | Path) or (cert and not isinstance(verify, ssl.SSLContext)):
+            verify = ssl_context(verify if isinstance(verify, str | Path) else None, cert)
         self._headers = headers
         self.method = method
         self.json_body = json_body
@@ -463,7 +478,7 @@ class RequestStream:
     def _run(self) -> None:
         deadline = time.monotonic() + self.duration if self.duration else None
         sent = 0
-        client = httpx.Client(verify=self.verify, cert=self.cert, timeout=self.timeout)
+        client = httpx.Client(verify=self.verify, timeout=self.timeout)
         try:
             while not self._stop.is_set():
                 if self.max_requests is not None and sent >= self.max_requests:
@@ -483,7 +498,7 @@ class RequestStream:
                     outcome = "connection_error"
                     self.errors.append(repr(exc))
                     client.close()
-                    client = httpx.Client(verify=self.verify, cert=self.cert, timeout=self.timeout)
+                    client = httpx.Client(verify=self.verify, timeout=self.timeout)
                 sent += 1
                 with self._lock:
                     self.counts[outcome] += 1

@@ -78,7 +78,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # kind: "req" = must be present and non-null (always provided by the defaults), "opt" = Option
-# (null allowed, missing -> None), ("def", value) = serde default when missing.
+# (null allowed, missing -> None), ("def", value) = serde default when missing (null is a type
+# error), ("optdef", value) = Option with a serde default (missing -> value, null -> None).
 REQ = "req"
 OPT = "opt"
 
@@ -118,7 +119,7 @@ SCHEMA: dict[str, tuple[str, Any]] = {
     "tls.cert": ("str", REQ),
     "tls.key": ("str", REQ),
     "tls.ca_cert": ("str", OPT),
-    "tls.cert_ttl": ("u64", _d(3600)),
+    "tls.cert_ttl": ("u64", ("optdef", 3600)),
     "cluster.enabled": ("bool", _d(False)),
     "cluster.peer_id": ("u64", OPT),
     "cluster.grpc_timeout_ms": ("u64", _d(60000)),
@@ -269,7 +270,7 @@ def validate(tree: dict[str, Any]) -> dict[str, Any]:
                 if found:
                     raise ConfigError(f"invalid type for `{key}`: null, expected {typ}")
                 raise ConfigError(f"missing configuration field `{key}`")
-            if kind == OPT:
+            if kind == OPT or (found and kind[0] == "optdef"):
                 _set_path(tree, parts, None)
                 continue
             if found:  # explicit null for a non-Option key
