@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
-from qdrantsec.lint.rules import list_items, node_value
+from qdrantsec.lint.rules import list_items, node_value, ref_default
 from qdrantsec.lint.rules.qs302_tls_incomplete import tls_users
 from qdrantsec.lint.rules.qs304_ca_cert_missing import ca_needed_by
 
@@ -67,7 +67,9 @@ def _compose_mounts(target: Target) -> list[tuple[PurePosixPath, Path]]:
 
 def tls_file(target: Target, setting: str) -> TlsFile | None:
     value = target.config.get(setting)
-    if not isinstance(value, str) or isinstance(value, ValueRef) or not value.strip():
+    if isinstance(value, ValueRef):  # ${QDRANT_TLS_CERT:-/qdrant/tls/cert.pem}: the default path
+        value = ref_default(value)
+    if not isinstance(value, str) or not value.strip():
         return None
     if target.kind in ("qdrant-config", "env"):
         path = Path(value)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
-from qdrantsec.lint.rules import is_wildcard_host
+from qdrantsec.lint.rules import is_wildcard_host, node_value
 from qdrantsec.lint.rules.qs305_tls_file_problem import load, settings_in_use, tls_file
+
+_URI_FLAG = re.compile(r"--(?:uri|bootstrap)(?:=|\s+)['\"]?(https?://[^\s'\"]+)")
+
+
+def command_uris(target: Target) -> list[str]:
+    """Peer URIs from ``--uri`` / ``--bootstrap`` on the compose command or container args."""
+    parts: list[Any] = []
+    for node, keys in ((target.compose_service, ("command", "entrypoint")),
+                       (target.container, ("command", "args"))):
+        if node is not None:
+            parts += [node_value(node, key) for key in keys]
+    text = " ".join(" ".join(map(str, p)) if isinstance(p, list) else str(p) for p in parts if p is not None)
+    return _URI_FLAG.findall(text)
 
 
 def cert_sans(cert: Any) -> list[Any] | None:
@@ -36,7 +50,9 @@ class CertSanMismatch(Rule):
         "rustls/webpki check the host a client connects to against the certificate's "
         "subjectAltNames only (the Common Name is ignored). Peers connect to each other's p2p and "
         "REST ports by the host of their peer URI, so a missing SAN breaks p2p TLS and shard "
-        "transfers; clients using `service.host` fail too. Severity: high for peer URIs and a "
+        "transfers; clients using `service.host` fail too. Peer URIs come from `--peer-uri` and "
+        "from `--uri`/`--bootstrap` in a compose command or container args. Severity: high for "
+        "peer URIs and a "
         "certificate with no SANs, medium for `service.host`."
     )
     example = "service:\n  host: 10.0.0.5\n  enable_tls: true\n# cert.pem has only DNS:localhost\n"
@@ -67,8 +83,9 @@ class CertSanMismatch(Rule):
         host = target.config.get("service.host")
         if isinstance(host, str) and not isinstance(host, ValueRef) and host and not is_wildcard_host(host):
             wanted.append((host.strip("[]"), "`service.host`", Severity.MEDIUM))
-        uris = target.extra.get("peer_uris", getattr(target.options, "peer_uris", ()))
-        for uri in uris or ():
+        uris = list(target.extra.get("peer_uris", getattr(target.options, "peer_uris", ())) or ())
+        uris += [u for u in command_uris(target) if u not in uris]
+        for uri in uris:
             name = urlsplit(str(uri)).hostname
             if name:
                 wanted.append((name, f"peer URI {uri}", self.severity))

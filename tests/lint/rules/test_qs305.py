@@ -68,3 +68,12 @@ def test_compose_bind_mount(tmp_path: Path) -> None:
             "    environment:\n      - QDRANT__SERVICE__ENABLE_TLS=true\n")
     f = one(RULE, compose_target(text, file=str(tmp_path / "docker-compose.yml")))
     assert "does not match" in f.message
+
+
+def test_reference_with_default_path_is_checked(tmp_path: Path) -> None:
+    cert, _ = write_cert(tmp_path, name="a")
+    _, key = write_cert(tmp_path, name="b")
+    env = {"QDRANT__SERVICE__ENABLE_TLS": "true", "QDRANT__TLS__CERT": f"${{CERT:-{cert}}}",
+           "QDRANT__TLS__KEY": str(key)}
+    f = one(RULE, config_target("", env=env))
+    assert "does not match" in f.message

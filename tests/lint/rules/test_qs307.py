@@ -3,7 +3,7 @@ from pathlib import Path
 from qdrantsec.lint.model import Severity
 from qdrantsec.lint.rules.qs307_cert_san_mismatch import CertSanMismatch
 
-from .helpers import at, config_target, one, run, write_cert
+from .helpers import at, compose_target, config_target, one, run, write_cert
 
 RULE = CertSanMismatch()
 
@@ -37,3 +37,15 @@ def test_covered_and_wildcard_host_pass(tmp_path: Path) -> None:
     cert, key = write_cert(tmp_path, dns=("qdrant.internal",), ips=("10.0.0.5",))
     assert run(RULE, target(cert, key, host="10.0.0.5")) == []
     assert run(RULE, target(cert, key, host="0.0.0.0")) == []
+
+
+def test_peer_uris_from_the_compose_command(tmp_path: Path) -> None:
+    (tmp_path / "tls").mkdir()
+    write_cert(tmp_path / "tls", name="cert", dns=("node1.qdrant",), ips=())
+    (tmp_path / "tls" / "key.pem").write_bytes((tmp_path / "tls" / "cert.key").read_bytes())
+    text = ("services:\n  qdrant:\n    image: qdrant/qdrant\n    volumes:\n      - ./tls:/qdrant/tls\n"
+            "    environment:\n      - QDRANT__SERVICE__ENABLE_TLS=true\n"
+            "    command: ./qdrant --uri 'https://node1.qdrant:6335' --bootstrap https://node0.qdrant:6335\n")
+    [f] = run(RULE, compose_target(text, file=str(tmp_path / "docker-compose.yml")))
+    assert "node0.qdrant" in f.message
+    assert f.severity is Severity.HIGH
