@@ -17,6 +17,8 @@ from qdrantsec.errors import InputError
 
 #: Upper bound on nodes produced by alias expansion for one document.
 NODE_BUDGET = 200_000
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass
@@ -70,10 +72,35 @@ class LocatedDoc:
     duplicates: list[Duplicate] = field(default_factory=list)
 
 
-def _loader() -> type:
-    import yaml
+_LOADER: type | None = None
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader() -> type:
+    """libyaml's loader when available, with the implicit-tag resolver memoised: resolving
+    a plain scalar runs a dozen regular expressions in Python, and config files repeat the
+    same keys and values (``true``, ``name``, ``6333``) over and over."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        cache: dict[tuple[Any, str, Any], str] = {}
+        scalar = yaml.ScalarNode
+
+        class _Loader(base):  # type: ignore[misc, valid-type]
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                if kind is not scalar or len(value) > 64:
+                    return super().resolve(kind, value, implicit)
+                key = (implicit, value, None)
+                tag = cache.get(key)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(cache) < 50_000:
+                        cache[key] = tag
+                return tag
+
+        _LOADER = _Loader
+    return _LOADER
 
 
 def load_located(text: str, *, name: str = "<string>") -> list[LocatedDoc]:
@@ -107,6 +134,12 @@ class _Converter:
         self.budget = NODE_BUDGET
         self.duplicates: list[Duplicate] = []
         self._constructor: Any = None
+        import yaml
+
+        self._mapping_node = yaml.MappingNode
+        self._sequence_node = yaml.SequenceNode
+        self._scalar_node = yaml.ScalarNode
+        self._scalars: dict[tuple[str, str], Any] = {}
 
     def _spend(self, node: Any = None) -> None:
         self.budget -= 1
@@ -120,17 +153,21 @@ class _Converter:
             )
 
     def convert(self, node: Any, key_mark: Any = None) -> Node:
-        import yaml
-
-        self._spend(node)
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        self.budget -= 1
+        if self.budget < 0:
+            self._spend(node)
+        mark = node.start_mark
+        line, col = mark.line + 1, mark.column + 1
         kl = key_mark.line + 1 if key_mark is not None else None
         kc = key_mark.column + 1 if key_mark is not None else None
-        if isinstance(node, yaml.MappingNode):
+        cls = node.__class__
+        if cls is self._scalar_node:
+            return Node(self._scalar(node), line, col, kl, kc, node.tag)
+        if isinstance(node, self._mapping_node):
             out: dict[str, Node] = {}
             first_seen: dict[str, int] = {}
             for k_node, v_node in self._flatten_merge(node):
-                key = self._scalar(k_node) if isinstance(k_node, yaml.ScalarNode) else None
+                key = self._scalar(k_node) if isinstance(k_node, self._scalar_node) else None
                 skey = "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
                 if skey in out:
                     self.duplicates.append(
@@ -141,13 +178,15 @@ class _Converter:
                     first_seen[skey] = k_node.start_mark.line + 1
                 out[skey] = self.convert(v_node, k_node.start_mark)
             return Node(out, line, col, kl, kc, node.tag)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, self._sequence_node):
             return Node([self.convert(v) for v in node.value], line, col, kl, kc, node.tag)
         return Node(self._scalar(node), line, col, kl, kc, node.tag)
 
     def _flatten_merge(self, node: Any) -> list[tuple[Any, Any]]:
         import yaml
 
+        if not any(k.tag == _MERGE_TAG for k, _ in node.value):
+            return node.value  # type: ignore[no-any-return]  # no `<<:` here: the common case
         pairs: list[tuple[Any, Any]] = []
         merged: list[tuple[Any, Any]] = []
         for k, v in node.value:
@@ -164,10 +203,19 @@ class _Converter:
         return [p for p in merged if getattr(p[0], "value", None) not in explicit] + pairs
 
     def _scalar(self, node: Any) -> Any:
-        import yaml
-
-        if node.tag == "tag:yaml.org,2002:str":
+        tag = node.tag
+        if tag == _STR_TAG:
             return node.value  # the common case, without the pure-Python constructor
+        key = (tag, node.value)
+        if key in self._scalars:  # ints, bools, nulls: immutable, and they repeat
+            return self._scalars[key]
+        value = self._construct(node)
+        if isinstance(value, (bool, int, float, type(None))) and len(self._scalars) < 10_000:
+            self._scalars[key] = value
+        return value
+
+    def _construct(self, node: Any) -> Any:
+        import yaml
 
         if self._constructor is None:
             self._constructor = yaml.SafeLoader("")
