@@ -106,9 +106,14 @@ class _Run:
         for src in self.by_kind["compose"]:
             if ctx.report_file(src, "compose"):
                 targets.extend(compose_targets(ctx, src, opts))
-        k8s_files = [src for src in self.by_kind["k8s"] if ctx.report_file(src, "k8s")]
-        if k8s_files:
-            targets.extend(k8s_targets(ctx, k8s_files, opts))
+        # a manifest set is the manifests of one directory (an app, an overlay): a Service or
+        # NetworkPolicy in staging/ says nothing about the workload in prod/
+        manifest_sets: dict[str, list[SourceFile]] = {}
+        for src in self.by_kind["k8s"]:
+            if ctx.report_file(src, "k8s"):
+                manifest_sets.setdefault(os.path.dirname(os.path.normpath(src.path)), []).append(src)
+        for files in manifest_sets.values():
+            targets.extend(k8s_targets(ctx, files, opts))
         for src in self.by_kind["helm-values"]:
             if ctx.report_file(src, "helm-values"):
                 target = helm_target(ctx, src, opts)
