@@ -12,6 +12,8 @@ from email.message import Message
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.qdrant_peer.audit import (
     FIELD_ORDER,
@@ -561,3 +563,23 @@ def test_written_entries_round_trip_through_query(tmp_path: pathlib.Path) -> Non
     assert entry["remote"] == "127.0.0.1"
     assert entry["collection"] == "c"
     log.close()
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@given(st.integers(min_value=0, max_value=253402300799 * 1_000_000_000 + 999_999_999))
+def test_timestamp_round_trip(ns: int) -> None:
+    text = format_timestamp(ns)
+    assert TS_RE.match(text)
+    assert parse_timestamp(text) == ns
+
+
+@given(st.text(max_size=400))
+def test_tracing_id_is_visible_ascii_and_short(value: str) -> None:
+    got = tracing_id_from_headers({"x-request-id": value})
+    visible = all(c == "\t" or 32 <= ord(c) < 127 for c in value)
+    if visible:
+        assert got == value[:256]
+    else:
+        assert got is None
