@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = f" metrics={host}:{servers[1].server_address[1]}" if len(servers) > 1 else ""
     log.info("Qdrant HTTP listening on %s", port)
     print(f"qdrant_peer ready http={host}:{port} scheme={scheme}{extra}", flush=True)
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         pass
     for s in servers:
         s.shutdown()

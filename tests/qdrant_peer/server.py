@@ -282,6 +282,8 @@ class PeerHTTPServer(ThreadingHTTPServer):
         log.debug("connection error from %s", client_address, exc_info=True)
 
     def serve_in_thread(self, name: str) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name=name, daemon=True)
+        thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+        )
         thread.start()
         return thread
