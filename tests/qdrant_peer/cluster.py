@@ -458,6 +458,8 @@ class Cluster:
 
     def _save_state(self) -> None:
         with self._lock:
+            if self._needs_join:
+                return  # never persist a half-joined peer; a restart must join again
             data = {
                 "peer_id": self.peer_id,
                 "peers": {str(k): v for k, v in self._peers.items()},
@@ -803,6 +805,11 @@ class Cluster:
             if isinstance(leader, int) and leader and leader != self._leader and newer:
                 self._leader = leader
             if isinstance(sender, int) and sender in self._peers:
+                uri = body.get("uri")
+                if isinstance(uri, str) and uri and uri != self._peers[sender]:
+                    log.info("peer %s now at %s", sender, uri)  # simplified address update
+                    self._peers[sender] = uri
+                    self._save_state()
                 info = self._info.setdefault(sender, _PeerInfo())
                 if isinstance(body.get("commit"), int):
                     info.commit = body["commit"]
