@@ -16,7 +16,11 @@ from typing import Any
 
 from qdrantsec.errors import InputError
 from qdrantsec.exit_codes import ExitCode
-from qdrantsec.qdrant.access import COLLECTION_MODES, GLOBAL_MODES
+
+# The same as qdrantsec.qdrant.access (a test pins them equal); repeated here so that
+# minting does not import the access catalogue.
+GLOBAL_MODES = ("r", "m")
+COLLECTION_MODES = ("r", "rw", "prw")
 
 LEEWAY_SECONDS = 30
 LONG_LIFETIME_SECONDS = 90 * 86400
