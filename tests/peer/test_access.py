@@ -546,5 +546,18 @@ def test_audit_denied_and_auth_failures(audited: State) -> None:
     # not logged: whitelisted, /metrics, /telemetry
     for path in ("/healthz", "/metrics", "/telemetry", "/"):
         audited.admin.get(path, headers={"x-request-id": "nolog"})
-    time.sleep(0.2)
-    assert audit_entries(audited, "nolog", 0) == []
+    time.sleep(0.3)
+    r = audited.admin.post("/audit/logs", json={"filters": {"tracing_id": "nolog"}})
+    assert r.json()["result"]["entries"] == []
+
+
+def test_audit_strict_mode_timeout_entry(audited: State) -> None:
+    audited.admin.get("/collections/col/points/1?timeout=5", headers={"x-request-id": "smt"})
+    entries = audit_entries(audited, "smt", 2)
+    assert [e["method"] for e in entries] == ["strict_mode_timeout_check", "retrieve"]
+    tok = jwt({"access": [{"collection": "col", "access": "r"}]})
+    audited.client.post("/collections/other/points?timeout=5", json={"ids": [1]},
+                        headers={"api-key": tok, "x-request-id": "smt2"})
+    (entry,) = audit_entries(audited, "smt2", 1)
+    assert entry["method"] == "strict_mode_timeout_check"
+    assert entry["result"] == "denied"

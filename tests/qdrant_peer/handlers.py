@@ -604,8 +604,15 @@ def _lookups(body: dict[str, Any]) -> list[str]:
     return out
 
 
+def _strict_mode_timeout(ctx: Ctx) -> None:
+    """With a ``timeout`` query parameter Qdrant checks strict mode first (an extra entry)."""
+    if "timeout" in ctx.query:
+        ctx.checker.check_collection(ctx.c, READ, "strict_mode_timeout_check")
+
+
 @route("GET", "/collections/{collection_name}/points/{id}")
 def get_point(ctx: Ctx) -> Any:
+    _strict_mode_timeout(ctx)
     ctx.checker.check_collection(ctx.c, READ, "retrieve")
     raw: Any = ctx.params["id"]
     if raw.isdigit():
@@ -618,6 +625,8 @@ def get_point(ctx: Ctx) -> Any:
 
 def _retrieve(ctx: Ctx) -> Any:
     body = ctx.obj()
+    if "shard" not in ctx.params:
+        _strict_mode_timeout(ctx)
     ctx.checker.check_collection(ctx.c, READ, "retrieve")
     ids = body.get("ids")
     if not isinstance(ids, list):
