@@ -188,9 +188,12 @@ def lint_paths(
     options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
     ignored = project.path_ignored if project is not None else None
     run = _Run(kind, env_files, options, ignored)
+    seen: set[str] = set()
     for cand in discover(list(paths) or ["."], ignored=ignored, on_skip=run.skip):
-        if run.ctx.is_used(cand.path) and run.sources.known(cand.path) is not None:
-            continue  # an --env-file also found by the walk
+        key = os.path.normpath(cand.path)
+        if key in seen or (run.ctx.is_used(cand.path) and run.sources.known(cand.path) is not None):
+            continue  # given twice (a file and its directory), or an --env-file found by the walk
+        seen.add(key)
         run.classify(cand)
     targets = run.build()
     result = run.result

@@ -409,3 +409,16 @@ def test_helm_values_secret_ref_and_env(tmp_path: Path) -> None:
     assert t.config.get("service.enable_tls") is True
     assert where(t, "service.enable_tls") == ("values-prod.yaml", 8, 12, "QDRANT__SERVICE__ENABLE_TLS")
     assert t.config.get("service.api_key") is None
+
+
+def test_compose_unreadable_env_file_is_recorded_for_the_rules(tmp_path: Path) -> None:
+    write(tmp_path, "compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            env_file: [secrets.env]
+        """)
+    res = lint_paths([str(tmp_path)], rules=[])
+    (t,) = res.targets
+    assert t.extra["unread_env_files"] == [str(tmp_path / "secrets.env")]
+    assert any("secrets.env: file not found" in n for n in res.notes)

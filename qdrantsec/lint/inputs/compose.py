@@ -105,6 +105,7 @@ class ComposeFile:
     # -- one service ---------------------------------------------------------------------
     def service_target(self, name: str, raw: Node, image: str) -> Target:
         svc = interpolate_node(raw, self.interp)
+        self.unread_env_files: list[str] = []
         env = self.environment(raw)
         run_mode = env.get("RUN_MODE")
         mode = IMAGE_RUN_MODE
@@ -124,7 +125,8 @@ class ComposeFile:
             kind="compose", file=self.src.path, label=f"{self.src.path} service {name}", config=cfg,
             config_files=[f for f, _ in layers], runs_qdrant=True, compose_service=svc,
             compose_service_name=name, mounts=mounts, workdir=workdir, options=self.options,
-            extra={"config_nodes": dict(layers), "image": image, "dotenv": self.dotenv},
+            extra={"config_nodes": dict(layers), "image": image, "dotenv": self.dotenv,
+                   "unread_env_files": self.unread_env_files},
         )
         target.ports = list(compose_ports(self.src.path, svc))
         mode_node = svc.get("network_mode")
@@ -148,6 +150,7 @@ class ComposeFile:
             esrc = self.ctx.sources.get(full)
             self.ctx.use(full)
             if esrc.problem is not None:
+                self.unread_env_files.append(full)
                 required = required_node is None or required_node.value is not False
                 self.ctx.note(f"{self.src.path}:{path_node.line}: env_file {rel}: {esrc.problem.message}"
                               + ("" if required else " (optional)"))

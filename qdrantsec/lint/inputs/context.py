@@ -29,8 +29,7 @@ DUPLICATE_NOTE = {
 def invalid_file(file: str, problem: Problem, *, target: str = "") -> Finding:
     return Finding(
         rule=_INVALID.id, name=_INVALID.name, severity=_INVALID.severity,
-        message=f"{problem.message}; the file was not linted" if "not linted" not in problem.message
-        else problem.message,
+        message=problem.message if "not linted" in problem.message else f"{problem.message}; the file was not linted",
         location=Location(file, problem.line, problem.column), fix=_INVALID.fix, target=target,
     )
 
