@@ -245,3 +245,22 @@ def test_cert_ttl_disabled(peer_factory: PeerFactory, tls_material: TlsMaterial,
     assert served_cert(p).serial_number == first
     p.restart()
     assert served_cert(p).serial_number != first  # TLS material changes on restart
+
+
+def test_cert_ttl_reload_keeps_client_verification(peer_factory: PeerFactory,
+                                                   tls_material: TlsMaterial,
+                                                   tmp_path: Path) -> None:
+    cfg = tls_config(tls_material, verify_https_client_certificate=True)
+    cfg["tls"] = tls_material.tls_section(cert_ttl=1)
+    client = (tls_material.client.cert, tls_material.client.key)
+    p = peer_factory(cfg, ca_path=tls_material.ca.cert, client_cert=(str(client[0]),
+                                                                       str(client[1])))
+    assert p.request("GET", "/healthz").status_code == 200
+    time.sleep(1.2)  # the next handshakes reload the pair and swap contexts
+    for _ in range(2):
+        assert p.request("GET", "/healthz").status_code == 200
+        with pytest.raises(httpx.HTTPError), \
+                httpx.Client(verify=ssl_context(tls_material.ca.cert)) as c:
+            c.get(f"{p.url}/healthz")
+        time.sleep(1.1)
+    assert "Refreshed server TLS certificate" in p.stderr_text()
