@@ -208,3 +208,9 @@ def test_forced_kind_on_garbage_never_raises(tmp_path: Path, kind: str) -> None:
     res = run(tmp_path, {"x.yaml": "- 1\n- [2, {a: b}]\n", "y.yaml": "services: 3\n", "z.env": "not env\n"},
               kind=kind)
     assert res.errors == []
+
+
+def test_a_file_given_with_its_directory_is_linted_once(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    res = lint_paths([str(tmp_path), str(tmp_path / "good.yaml")], rules=[HostRule()])
+    assert len(res.files) == 1 and len(res.targets) == 1

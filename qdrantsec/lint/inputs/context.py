@@ -29,7 +29,8 @@ DUPLICATE_NOTE = {
 def invalid_file(file: str, problem: Problem, *, target: str = "") -> Finding:
     return Finding(
         rule=_INVALID.id, name=_INVALID.name, severity=_INVALID.severity,
-        message=problem.message if "not linted" in problem.message else f"{problem.message}; the file was not linted",
+        message=problem.message if "not linted" in problem.message
+        else f"{problem.message}; the file was not linted",
         location=Location(file, problem.line, problem.column), fix=_INVALID.fix, target=target,
     )
 
