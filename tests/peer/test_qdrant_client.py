@@ -120,3 +120,12 @@ def test_collection_scoped_token_through_client(peer: PeerProcess) -> None:
         reader.upsert("qc_scoped", points=[models.PointStruct(id=1, vector=[1.0, 0.0])])
     assert exc.value.status_code == 403
     assert b"Write access to collection qc_scoped is required" in exc.value.content
+
+
+def test_version_check_passes_over_plain_http(peer_factory: PeerFactory) -> None:
+    p = peer_factory({"service": {"api_key": API_KEY}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = qdrant_client.QdrantClient(url=p.url, api_key=API_KEY, prefer_grpc=False)
+        assert client.get_collections().collections == []
+    assert not [w for w in caught if "server version" in str(w.message)]
