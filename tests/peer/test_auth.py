@@ -322,3 +322,63 @@ def test_same_key_as_api_and_read_only_grants_manage(peer_factory: PeerFactory) 
     p = peer_factory({"service": {"api_key": API_KEY, "read_only_api_key": API_KEY}})
     r = p.request("PUT", "/collections/c", api_key=API_KEY, json_body={})
     assert r.status_code == 200
+
+
+# ----------------------------------------------------------------------- transport details
+
+
+def test_keep_alive_many_requests_one_connection(peer: PeerProcess) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", peer.http_port, timeout=10)
+    try:
+        for _ in range(20):
+            conn.request("GET", "/collections", headers={"api-key": API_KEY})
+            resp = conn.getresponse()
+            assert resp.status == 200
+            assert resp.getheader("content-type") == "application/json"
+            resp.read()
+        sock = conn.sock
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        assert conn.sock is sock  # same TCP connection throughout
+    finally:
+        conn.close()
+
+
+def test_cors_echoes_origin_and_answers_preflight(peer: PeerProcess) -> None:
+    r = peer.request("GET", "/collections", api_key=API_KEY,
+                     headers={"Origin": "https://evil.example"})
+    assert r.headers["access-control-allow-origin"] == "https://evil.example"
+    r = peer.request("OPTIONS", "/collections", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "api-key"})
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "https://evil.example"
+
+
+def test_cors_disabled(peer_factory: PeerFactory) -> None:
+    p = peer_factory({"service": {"enable_cors": False}})
+    r = p.request("GET", "/collections", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_request_size_limit(peer_factory: PeerFactory) -> None:
+    p = peer_factory({"service": {"api_key": API_KEY, "max_request_size_mb": 1}})
+    big = b'{"points": [' + b" " * (1024 * 1024 + 10) + b"]}"
+    r = p.request("PUT", "/collections/c/points", api_key=API_KEY, content=big)
+    assert r.status_code == 413
+
+
+def test_plain_metrics_port_has_no_auth(peer_factory: PeerFactory) -> None:
+    from tests.peer.peerlib import free_port
+
+    port = free_port()
+    p = peer_factory({"service": {"api_key": API_KEY, "metrics_port": port}})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    resp = conn.getresponse()
+    assert resp.status == 200
+    assert b"collections_total 0" in resp.read()
+    conn.request("GET", "/collections")
+    assert conn.getresponse().status == 404
+    conn.close()
+    assert p.request("GET", "/metrics").status_code == 401
