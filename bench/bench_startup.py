@@ -40,8 +40,7 @@ class Case:
 
     def run(self) -> subprocess.CompletedProcess[bytes]:
         env = {**os.environ, **self.env}
-        return subprocess.run(self.argv, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, check=False)
+        return subprocess.run(self.argv, env=env, capture_output=True, check=False)
 
     def timed(self) -> None:
         env = {**os.environ, **self.env}

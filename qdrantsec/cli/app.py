@@ -73,6 +73,16 @@ class LazyGroup(TyperGroup):
         cmd.name = cmd_name
         return cmd
 
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Complete group names from GROUPS, so that a completion request imports no group
+        module (start-up speed); option names are completed as usual."""
+        from typer._click.shell_completion import CompletionItem
+
+        results = [CompletionItem(name, help=GROUPS[name][2])
+                   for name in self.list_commands(ctx) if name.startswith(incomplete)]
+        results.extend(super(TyperGroup, self).shell_complete(ctx, incomplete))
+        return results
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = [(name, GROUPS[name][2]) for name in self.list_commands(ctx)]
         if not rows:
