@@ -132,7 +132,7 @@ def parse_claims(payload: Any) -> tuple[dict[str, Any], Access]:
                 raise NotAJwt("value_exists.matches.value")
             value = m["value"]
             is_int = isinstance(value, int) and not isinstance(value, bool)
-            if not (isinstance(value, str | bool) or (is_int and -(2**63) <= value < 2**64)):
+            if not (isinstance(value, str | bool) or (is_int and -(2**63) <= value < 2**63)):
                 raise NotAJwt("value_exists.matches.value type")
     return payload, access
 
