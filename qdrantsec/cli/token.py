@@ -116,15 +116,19 @@ def _read_token(token: str | None, key_stdin: bool) -> str:
 
 def _keys(*, literal: str | None, file: str | None, stdin: bool, env: str | None,
           qdrant_config: str | None, alt_file: str | None, alt_env: str | None,
-          required: bool, stdin_in_use: bool, warn_weak: bool = True) -> list[Any]:
-    """api_key then alt_api_key (Qdrant's order), each optional unless ``required``."""
+          required: bool, stdin_in_use: bool, warn_weak: bool = True,
+          with_alt: bool = True) -> list[Any]:
+    """api_key then alt_api_key (Qdrant's order), each optional unless ``required``.
+    Without ``with_alt`` (minting) only the api_key chain is used."""
     from qdrantsec.errors import SecretError
     from qdrantsec.secrets import signing_key_warnings
 
     resolver = opt.resolver(stdin_in_use=stdin_in_use)
-    alt = resolver.resolve(opt.key_options(file=alt_file, env_name=alt_env,
-                                           qdrant_config=qdrant_config),
-                           role="alt_api_key", required=False, allow_prompt=False)
+    alt = None
+    if with_alt:
+        alt = resolver.resolve(opt.key_options(file=alt_file, env_name=alt_env,
+                                               qdrant_config=qdrant_config),
+                               role="alt_api_key", required=False, allow_prompt=False)
     api = resolver.resolve(opt.key_options(literal=literal, file=file, stdin=stdin, env_name=env,
                                            qdrant_config=qdrant_config),
                            role="api_key", required=False, allow_prompt=required and alt is None)
@@ -244,7 +248,7 @@ def mint(
 
     keys = _keys(literal=api_key, file=api_key_file, stdin=api_key_stdin, env=api_key_env,
                  qdrant_config=qdrant_config, alt_file=None, alt_env=None, required=True,
-                 stdin_in_use=from_file == "-")
+                 stdin_in_use=from_file == "-", with_alt=False)
     key = keys[0]
     for name, spec in specs:
         _warn_all(core.spec_warnings(spec, now), prefix=f"{name}: " if name else "")

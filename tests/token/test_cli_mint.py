@@ -277,3 +277,10 @@ def test_help_has_examples(run: Runner) -> None:
     for cmd in ((), ("mint",), ("inspect",), ("verify",), ("explain",)):
         r = run("token", *cmd, "--help")
         assert r.code == 0 and "Example" in r.out
+
+
+def test_mint_never_signs_with_the_alt_key_from_the_environment(run: Runner, keys: Keys) -> None:
+    alt = "alt-env-key-" + "z" * 40
+    keys.values.append(alt)
+    r = run("token", "mint", "--access", "r", env={"QDRANT__SERVICE__ALT_API_KEY": alt})
+    assert r.code == ExitCode.USAGE and "no signing key" in r.err
