@@ -538,6 +538,8 @@ def render_report(report: Any) -> None:
         line("Expires:", f"{report.expires_at} ({report.expires_relative})", style)
     elif "exp" not in claims or claims.get("exp") is None:
         line("Expires:", "never (no exp)", "yellow")
+    elif report.exp is not None:
+        line("Expires:", f"exp {report.exp}: after the year 9999")
     if isinstance(claims.get("subject"), str):
         line("Subject:", f"{claims['subject']} (written to the audit log)")
     if report.accepted is True:
