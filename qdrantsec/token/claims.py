@@ -428,7 +428,7 @@ def build_access(global_mode: str | None, grants: Sequence[Grant]) -> str | tupl
     return tuple(grants)
 
 
-def parse_match_value(text: str) -> str | int | bool:
+def parse_match_value(text: str, *, key: str = "KEY") -> str | int | bool:
     """A JSON integer or boolean when ``text`` parses as one; a quoted JSON string forces a
     string; floats are refused (Qdrant refuses them); anything else is the string itself."""
     try:
@@ -444,7 +444,7 @@ def parse_match_value(text: str) -> str | int | bool:
     if isinstance(parsed, float):
         raise InputError(f"match value {text!r} is a float; Qdrant accepts only strings, "
                          "integers and booleans",
-                         hint=f'quote it to match the string: --match \'KEY="{text}"\'')
+                         hint=f'quote it to match the string: --match \'{key}="{text}"\'')
     return text
 
 
@@ -453,7 +453,7 @@ def parse_match(text: str) -> Match:
     key, sep, raw = text.partition("=")
     if not sep:
         raise InputError(f"match {text!r} is not KEY=VALUE")
-    return make_match(key, parse_match_value(raw), spec=text)
+    return make_match(key, parse_match_value(raw, key=key or "KEY"), spec=text)
 
 
 def make_match(key: object, value: object, *, spec: str | None = None) -> Match:
