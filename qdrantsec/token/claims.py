@@ -118,10 +118,19 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text} is out of range")  # serde_json refuses it too
+    return value
+
+
 def loads_strict(data: bytes) -> Any:
-    """Parse JSON as serde_json would: UTF-8 only, no NaN/Infinity; duplicates recorded."""
+    """Parse JSON as serde_json would: UTF-8 only, no NaN/Infinity, no out-of-range
+    numbers; duplicate keys recorded."""
     text = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
+    return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants,
+                      parse_float=_finite_float)
 
 
 def is_int(v: object) -> bool:

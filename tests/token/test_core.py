@@ -402,3 +402,12 @@ def test_mint_round_trip_with_pyjwt() -> None:
     header = jws.decode(minted.token).header
     assert header == {"alg": "HS256", "typ": "JWT"}
     assert "=" not in minted.token
+
+
+@pytest.mark.parametrize("raw", [b'{"x": 1e400}', b'{"x": NaN}', b'{"x": Infinity}',
+                                 b'\xef\xbb\xbf{"access": "r"}', b'{"access": "\xff"}'])
+def test_payload_json_is_parsed_like_serde(raw: bytes) -> None:
+    token = hs256({"alg": "HS256"}, b64(raw), API.value)
+    decoded = jws.decode(token)
+    assert "payload_not_json" in [p.code for p in decoded.problems]
+    assert qdrant_verdict(decoded, [API], NOW).exit_code == ExitCode.TOKEN_MALFORMED
