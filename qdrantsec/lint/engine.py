@@ -11,6 +11,7 @@ Core code: it never prints or exits.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -185,6 +186,24 @@ def lint_paths(
     fingerprints from ``suppress.load_baseline``."""
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r} (use one of: {', '.join(KINDS)})")
+    # The parsed files stay in memory for the whole run (targets point into them), and the
+    # cyclic garbage collector would rescan that growing heap again and again: pausing it
+    # for the run saves about a quarter of the time on a thousand files. The run creates
+    # almost no cyclic garbage; the collector is back on (and catches up) afterwards.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _lint(paths, kind, env_files, rules, project, cert_expiry_days, peer_uris, now, baseline)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _lint(
+    paths: Sequence[str], kind: str | None, env_files: Sequence[str], rules: Sequence[Rule] | None,
+    project: Any, cert_expiry_days: int, peer_uris: Sequence[str], now: datetime | None,
+    baseline: set[str] | None,
+) -> LintResult:
     options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
     ignored = project.path_ignored if project is not None else None
     run = _Run(kind, env_files, options, ignored)
