@@ -561,3 +561,79 @@ def test_audit_strict_mode_timeout_entry(audited: State) -> None:
     (entry,) = audit_entries(audited, "smt2", 1)
     assert entry["method"] == "strict_mode_timeout_check"
     assert entry["result"] == "denied"
+
+
+def test_audit_logs_endpoint_validation(audited: State) -> None:
+    c = audited.admin
+    r = c.post("/audit/logs", json={"limit": 2})
+    assert r.status_code == 200 and len(r.json()["result"]["entries"]) == 2
+    for limit in (0, 10001):
+        r = c.post("/audit/logs", json={"limit": limit})
+        assert r.status_code == 422
+        assert r.json()["status"]["error"].startswith("Validation error in JSON body")
+    r = c.post("/audit/logs", json={"filters": {"method": 5}})
+    assert r.status_code == 400
+    r = c.post("/audit/logs", content=b"{bad json", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    r = c.post("/audit/logs", json={"filters": {"timestamp": "x"}})
+    assert r.json()["result"]["entries"] == []
+    r = c.post("/audit/logs", json={"filters": {"method": "list_collections",
+                                                "auth_type": "ApiKey"}, "limit": 1})
+    (entry,) = r.json()["result"]["entries"]
+    assert entry["method"] == "list_collections"
+    tok = jwt({"access": "r"})
+    r = audited.client.post("/audit/logs", json={}, headers={"api-key": tok})
+    assert r.json()["status"]["error"] == "Forbidden: Global manage access is required"
+    tele = c.get("/telemetry").json()["result"]["app"]
+    assert tele["audit"] == {"dir": "./audit", "rotation": "daily", "max_log_files": 7,
+                             "trust_forwarded_headers": False, "log_api": True}
+
+
+@pytest.mark.parametrize(
+    ("audit", "message"),
+    [(None, "Bad request: Audit logging is not configured"),
+     ({"enabled": False}, "Bad request: Audit logging is not enabled")],
+)
+def test_audit_logs_not_configured(peer_factory: PeerFactory, audit: Any, message: str) -> None:
+    cfg: dict[str, Any] = {"service": {"api_key": API_KEY, "hide_jwt_dashboard": True}}
+    if audit is not None:
+        cfg["audit"] = audit
+    p = peer_factory(cfg)
+    r = p.request("POST", "/audit/logs", api_key=API_KEY, json_body={})
+    assert r.status_code == 400
+    assert r.json()["status"]["error"] == message
+    app = p.request("GET", "/telemetry", api_key=API_KEY).json()["result"]["app"]
+    assert app["hide_jwt_dashboard"] is True
+    assert "jwt_rbac" not in app and "audit" not in app
+
+
+def test_audit_without_keys_has_no_api_field(peer_factory: PeerFactory) -> None:
+    p = peer_factory({"audit": {"enabled": True}})
+    p.request("GET", "/collections", headers={"x-request-id": "nokey"})
+
+    def fetch() -> list[dict[str, Any]]:
+        r = p.request("POST", "/audit/logs", json_body={"filters": {"tracing_id": "nokey"}})
+        return r.json()["result"]["entries"]
+
+    (entry,) = wait_for(fetch, timeout=3)
+    assert entry["auth_type"] == "None"
+    assert entry["method"] == "list_collections"
+    assert "api" not in entry
+    assert (p.workdir / "storage" / "audit").is_dir()
+
+
+def test_audit_log_api_false(peer_factory: PeerFactory) -> None:
+    p = peer_factory({"service": {"api_key": API_KEY},
+                      "audit": {"enabled": True, "log_api": False}})
+    p.request("GET", "/collections", api_key=API_KEY, headers={"x-request-id": "noapi"})
+    p.request("GET", "/collections", headers={"x-request-id": "noapi-denied"})
+
+    def fetch(tid: str) -> list[dict[str, Any]]:
+        r = p.request("POST", "/audit/logs", api_key=API_KEY,
+                      json_body={"filters": {"tracing_id": tid}})
+        return r.json()["result"]["entries"]
+
+    (ok,) = wait_for(lambda: fetch("noapi"), timeout=3)
+    assert "api" not in ok
+    (denied,) = wait_for(lambda: fetch("noapi-denied"), timeout=3)
+    assert denied["api"] == "/collections"  # denied-authentication entries always carry it
