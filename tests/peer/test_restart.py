@@ -8,14 +8,14 @@ import time
 import pytest
 
 from tests.peer.conftest import ALT_KEY, API_KEY
-from tests.peer.peerlib import DELETE, PeerFactory, RequestStream, wait_for
+from tests.peer.peerlib import DELETE, PeerFactory, PeerProcess, RequestStream, wait_for
 
 pytestmark = pytest.mark.integration
 
 NEW_KEY = "new-admin-key-0123456789-abcdefghij"
 
 
-def seed(peer, key: str = API_KEY, n: int = 20) -> None:  # type: ignore[no-untyped-def]
+def seed(peer: PeerProcess, key: str = API_KEY, n: int = 20) -> None:
     r = peer.request("PUT", "/collections/keep", api_key=key,
                      json_body={"vectors": {"size": 2, "distance": "Euclid"}})
     assert r.status_code == 200, r.text
@@ -27,7 +27,7 @@ def seed(peer, key: str = API_KEY, n: int = 20) -> None:  # type: ignore[no-unty
     assert r.status_code == 200
 
 
-def count(peer, key: str = API_KEY) -> int:  # type: ignore[no-untyped-def]
+def count(peer: PeerProcess, key: str = API_KEY) -> int:
     r = peer.request("POST", "/collections/keep_alias/points/count", api_key=key, json_body={})
     assert r.status_code == 200, r.text
     return int(r.json()["result"]["count"])
