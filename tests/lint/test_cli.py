@@ -10,8 +10,6 @@ import pytest
 
 from qdrantsec.cli.app import main
 
-pytest.importorskip("qdrantsec.lint.registry")
-
 SCHEMA = Path(__file__).with_name("sarif-2.1.0.schema.json")
 OPEN_CONFIG = "service:\n  host: 0.0.0.0\n"
 

@@ -214,3 +214,10 @@ def test_a_file_given_with_its_directory_is_linted_once(tmp_path: Path) -> None:
     (tmp_path / "good.yaml").write_text(GOOD)
     res = lint_paths([str(tmp_path), str(tmp_path / "good.yaml")], rules=[HostRule()])
     assert len(res.files) == 1 and len(res.targets) == 1
+
+
+def test_duplicate_variables_in_env_files(tmp_path: Path) -> None:
+    res = run(tmp_path, {"q.env": "QDRANT__SERVICE__HOST=10.0.0.1\nX=1\nQDRANT__SERVICE__HOST=10.0.0.2\n"})
+    assert by_rule(res, "QS002") == [
+        ("q.env", 3, 1, "duplicate key 'QDRANT__SERVICE__HOST' (first at line 1); the last one wins")]
+    assert by_rule(res, "QS900") == [("q.env", 3, 1, "host 10.0.0.2")]

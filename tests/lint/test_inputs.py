@@ -422,3 +422,25 @@ def test_compose_unreadable_env_file_is_recorded_for_the_rules(tmp_path: Path) -
     (t,) = res.targets
     assert t.extra["unread_env_files"] == [str(tmp_path / "secrets.env")]
     assert any("secrets.env: file not found" in n for n in res.notes)
+
+
+def test_compose_config_directory_mount_and_run_mode(tmp_path: Path) -> None:
+    write(tmp_path, "qdrant-config/config.yaml", "service:\n  http_port: 7333\n")
+    write(tmp_path, "qdrant-config/staging.yaml", "service:\n  host: 10.0.0.7\n")
+    write(tmp_path, "qdrant-config/production.yaml", "service:\n  host: 0.0.0.0\n")
+    write(tmp_path, "qdrant-config/local.yaml", "log_level: DEBUG\n")
+    write(tmp_path, "compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            environment:
+              RUN_MODE: staging
+            volumes:
+              - ./qdrant-config:/qdrant/config:ro
+        """)
+    res = lint_paths([str(tmp_path / "compose.yml")], rules=[])
+    (t,) = res.targets
+    assert [Path(f).name for f in t.config_files] == ["config.yaml", "staging.yaml", "local.yaml"]
+    assert t.config.get("service.http_port") == 7333
+    assert where(t, "service.host") == ("staging.yaml", 2, 9, None)
+    assert t.config.get("log_level") == "DEBUG"

@@ -22,7 +22,7 @@ DUPLICATE_NOTE = {
     "helm-values": "Helm keeps the last, and so does Qdrant for its `config:`",
     "compose": "docker compose refuses such a file; other tools keep the last",
     "k8s": "kubectl keeps the last (or refuses the file, depending on the version)",
-    "env": "Qdrant keeps the last",
+    "env": "the last one wins",
 }
 
 
@@ -73,7 +73,16 @@ class BuildContext:
             if first and explicit:
                 self.findings.append(invalid_file(src.path, src.problem))
             return False
-        if kind == "env" or src.text is None:
+        if src.text is None:
+            return True
+        if kind == "env":
+            if first:
+                seen: dict[str, int] = {}
+                for var in src.env():
+                    if var.name in seen:
+                        self.findings.append(duplicate_key(src.path, Duplicate(
+                            var.name, var.line, var.column, seen[var.name]), "env"))
+                    seen.setdefault(var.name, var.line)
             return True
         problem = src.yaml_problem
         if problem is not None:
