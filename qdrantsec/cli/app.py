@@ -128,91 +128,9 @@ def _err(message: str, hint: str | None = None) -> None:
         sys.stderr.write(f"{PROG}: hint: {hint}\n")
 
 
-def _simple_leaf(annotation: Any) -> tuple[Any, bool] | None:
-    """(leaf type, is_list) for str / bool / Enum, optionally Optional and/or list[...]."""
-    import types
-    import typing
-    from enum import Enum
-
-    def strip_optional(a: Any) -> Any:
-        if typing.get_origin(a) in (typing.Union, types.UnionType):
-            rest = [x for x in typing.get_args(a) if x is not type(None)]
-            return rest[0] if len(rest) == 1 else None
-        return a
-
-    leaf, is_list = strip_optional(annotation), False
-    if typing.get_origin(leaf) is list:
-        leaf, is_list = strip_optional(typing.get_args(leaf)[0]), True
-    if leaf in (str, bool) or (isinstance(leaf, type) and issubclass(leaf, Enum)):
-        return leaf, is_list
-    return None
-
-
-def _install_fast_coercion() -> None:
-    """Start-up speed: Typer 0.29 coerces every parameter of the command being run through a
-    pydantic TypeAdapter, and importing pydantic costs about 50 ms, as much as the rest of
-    qdrantsec's start-up. Text, flags and Enum choices need no pydantic: coerce those
-    directly (with Typer's own choice matching) and defer anything else (numbers with
-    bounds, paths, parsers, or a value the fast path does not recognise) to Typer's own,
-    lazily built adapter, so behaviour and error messages are unchanged."""
-    try:
-        from typer import _coercion, _param_types
-        from typer.core import _TyperParameter
-    except ImportError:  # pragma: no cover - another Typer: keep its behaviour
-        return
-    if getattr(_TyperParameter, "_qdrantsec_fast", False) or not hasattr(
-            _TyperParameter, "get_runtime_param"):
-        return
-    original = _TyperParameter.get_runtime_param
-    fallback = object()
-
-    def one(leaf: Any, value: Any, info: Any, ctx: Any) -> Any:
-        if leaf is str and isinstance(value, str):
-            return value
-        if leaf is bool and isinstance(value, bool):
-            return value
-        if leaf not in (str, bool):
-            try:
-                return _param_types.coerce_cli_choice(
-                    value, choices=list(leaf), case_sensitive=info.case_sensitive, ctx=ctx)
-            except ValueError:
-                return fallback
-        return fallback
-
-    class FastRuntimeParam(_coercion.RuntimeParam):  # type: ignore[misc]
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            leaf, is_list = _simple_leaf(self.annotation) or (None, False)
-            if is_list:
-                items = value if isinstance(value, (list, tuple)) else [value]
-                out = [one(leaf, item, self.parameter_info, ctx) for item in items]
-                if fallback not in out:
-                    return out
-            else:
-                done = one(leaf, value, self.parameter_info, ctx)
-                if done is not fallback:
-                    return done
-            slow = _coercion.build_runtime_param(param.type_descriptor)
-            return slow._coerce_value(value, param=param, ctx=ctx)
-
-    def get_runtime_param(self: Any) -> Any:
-        if self._runtime_param is None:
-            desc = self.type_descriptor
-            info = desc.parameter_info
-            if (desc.file_annotation is None and getattr(info, "parser", None) is None
-                    and _simple_leaf(desc.annotation) is not None):
-                self._runtime_param = FastRuntimeParam(parameter_info=info,
-                                                       annotation=desc.annotation)
-                return self._runtime_param
-        return original(self)
-
-    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
-    _TyperParameter._qdrantsec_fast = True  # type: ignore[attr-defined]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and exit with) its exit code. The only error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _install_fast_coercion()
     debug = "--debug" in args or os.environ.get("QDRANTSEC_DEBUG", "") not in ("", "0")
     command = typer.main.get_command(app)
     try:
