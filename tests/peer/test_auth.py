@@ -183,7 +183,7 @@ def test_trailing_slash_trimmed_before_auth(peer: PeerProcess) -> None:
 
 @pytest.mark.parametrize("form", ["api-key", "bearer"])
 def test_jwt_global_modes(peer: PeerProcess, form: str) -> None:
-    def kw(token: str) -> dict[str, str]:
+    def kw(token: str) -> dict[str, Any]:
         return {"api_key": token} if form == "api-key" else {"bearer": token}
 
     assert get(peer, **kw(jwt({"access": "m"})))[0] == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ def peer(module_peer_factory: PeerFactory, tls_material: TlsMaterial) -> PeerPro
     return module_peer_factory(cfg, name="qc", ca_path=tls_material.ca.cert)
 
 
-def make_client(peer: PeerProcess, key: str = API_KEY) -> qdrant_client.QdrantClient:
+def make_client(peer: PeerProcess, key: str = API_KEY) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return qdrant_client.QdrantClient(

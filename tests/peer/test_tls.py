@@ -194,7 +194,9 @@ def test_chain_file_serves_every_certificate(peer_factory: PeerFactory,
     ctx = ssl.create_default_context(cafile=str(tls_material.ca.cert))
     with socket.create_connection(("127.0.0.1", p.http_port)) as raw, \
             ctx.wrap_socket(raw, server_hostname="localhost") as s:
-        assert s.getpeercert()["subject"][0][0][1] == "server"
+        peer_cert = s.getpeercert()
+        assert peer_cert is not None
+        assert peer_cert["subject"][0][0][1] == "server"  # type: ignore[index]
 
 
 def test_cert_ttl_reload(peer_factory: PeerFactory, tls_material: TlsMaterial,

