@@ -216,6 +216,7 @@ def test_jwt_wrong_signature_403(peer: PeerProcess) -> None:
         pytest.param(jwt({"access": "m"}, header={"typ": "JWT"}), id="no-alg"),
         pytest.param(jwt({"access": "m"}, header={"alg": "RS256"}), id="rs256-header"),
         pytest.param("a.b", id="two-parts"),
+        pytest.param(jwt({"access": "m"}, header={"alg": "HS256", "typ": 1}), id="typ-int"),
         pytest.param(jwt({"access": "rw"}), id="global-rw"),
         pytest.param(jwt({"access": None}), id="access-null"),
         pytest.param(jwt({"exp": 1.5e12}), id="float-exp"),

@@ -185,6 +185,15 @@ def decode_jwt(token: str, secret: str, now: float | None = None) -> tuple[dict[
         raise NotAJwt("header json") from None
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise NotAJwt("header alg")
+    # jsonwebtoken's Header struct: typed optional members fail deserialisation when mistyped
+    for name in ("typ", "cty", "jku", "kid", "x5u", "x5t", "x5t#S256"):
+        if header.get(name) is not None and not isinstance(header[name], str):
+            raise NotAJwt(f"header {name}")
+    x5c = header.get("x5c")
+    if x5c is not None and not (isinstance(x5c, list) and all(isinstance(x, str) for x in x5c)):
+        raise NotAJwt("header x5c")
+    if header.get("jwk") is not None and not isinstance(header["jwk"], dict):
+        raise NotAJwt("header jwk")
     # jsonwebtoken only knows these algorithm names; anything else is a JSON error.
     known = {"HS256", "HS384", "HS512", "ES256", "ES384", "RS256", "RS384", "RS512",
              "PS256", "PS384", "PS512", "EdDSA"}
