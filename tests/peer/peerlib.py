@@ -116,6 +116,8 @@ class PeerProcess:
         self.ca_path = str(ca_path) if ca_path else None
         self.client_cert = client_cert
         self.config_file = config_file
+        # host used in ``url`` (set to "localhost" for certificates without an IP SAN)
+        self.connect_host = "127.0.0.1"
         self.config: dict[str, Any] = self._with_ports(dict(config or {}))
         self.proc: subprocess.Popen[bytes] | None = None
         self.stdout_path = self.workdir / "stdout.log"
@@ -170,7 +172,7 @@ class PeerProcess:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.http_port}"
+        return f"{self.scheme}://{self.connect_host}:{self.http_port}"
 
     @property
     def p2p_uri(self) -> str:
