@@ -160,7 +160,7 @@ def _group_extra(group: str) -> str:
         from qdrantsec.lint.registry import rules_man_section
     except ImportError:
         return ""
-    return ".SH RULES\n" + rules_man_section().rstrip("\n") + "\n"
+    return rules_man_section().rstrip("\n") + "\n"
 
 
 # -- README blocks -------------------------------------------------------------------------

@@ -163,7 +163,11 @@ def rules_markdown_table() -> str:
     """The README's rule table."""
     rows = ["| ID | Name | Default severity | What it does |", "|---|---|---|---|"]
     for cls in ALL_RULES:
-        rows.append(f"| {cls.id} | `{cls.name}` | {cls.severity.label} | {_md_cell(cls.summary)} |")
+        # the anchor is what SARIF's helpUri points at (output.lint_formats.rule_help_uri)
+        anchor = f'<a id="{cls.id.lower()}-{cls.name.lower()}"></a>'
+        rows.append(
+            f"| {anchor}{cls.id} | `{cls.name}` | {cls.severity.label} | {_md_cell(cls.summary)} |"
+        )
     return "\n".join(rows) + "\n"
 
 

@@ -117,7 +117,7 @@ def test_markdown_table_has_a_row_per_rule() -> None:
     assert lines[0].startswith("| ID | Name |")
     assert len(lines) == 2 + len(ALL_RULES)
     assert all(line.count(" | ") >= 3 for line in lines[2:])
-    assert "| QS201 | `no-authentication` | high |" in table
+    assert '| <a id="qs201-no-authentication"></a>QS201 | `no-authentication` | high |' in table
 
 
 def test_man_section_is_escaped_troff() -> None:
