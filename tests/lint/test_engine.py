@@ -221,3 +221,73 @@ def test_duplicate_variables_in_env_files(tmp_path: Path) -> None:
     assert by_rule(res, "QS002") == [
         ("q.env", 3, 1, "duplicate key 'QDRANT__SERVICE__HOST' (first at line 1); the last one wins")]
     assert by_rule(res, "QS900") == [("q.env", 3, 1, "host 10.0.0.2")]
+
+
+FRAGMENTS = [
+    "service:\n", "  host: 0.0.0.0\n", "  api_key: ", '""', "${KEY:-x}", "&a ", "*a", "<<: *a\n",
+    "services:\n  q:\n    image: qdrant/qdrant\n", "    ports: [\"6333:6333\"]\n", "    environment:\n",
+    "      - QDRANT__SERVICE__API_KEY=\n", "apiVersion: v1\nkind: Pod\n", "spec:\n  containers:\n",
+    "    - image: qdrant/qdrant\n      env: [{name: QDRANT__X, value: 1}]\n",
+    "config:\n  cluster: {enabled: true}\n",
+    "apiKey: true\n", "QDRANT__SERVICE__HOST=::\n", "---\n", "\t", "\r\n", "\ufeff", "[", "{", "}", ":", "- ",
+    "tls: null\n", "cluster:\n  p2p: 3\n", "audit: [1]\n", "\x00", "é", "  ", "\n", "'", '"',
+]
+
+
+@pytest.mark.parametrize("name", ["c.yaml", "docker-compose.yml", "q.env", "values.yaml", "noext"])
+def test_fuzzed_files_never_crash_the_engine_or_the_rules(tmp_path: Path, name: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from qdrantsec.lint.registry import all_rules
+
+    rules = all_rules()
+    path = tmp_path / name
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(FRAGMENTS), max_size=30))
+    def check(parts: list[str]) -> None:
+        path.write_bytes("".join(parts).encode("utf-8"))
+        res = lint_paths([str(path)], rules=rules)
+        assert res.errors == [], res.errors
+
+    check()
+
+
+KEYS = ["service", "host", "api_key", "read_only_api_key", "enable_tls", "services", "image", "ports",
+        "environment", "env_file", "volumes", "user", "apiVersion", "kind", "spec", "template", "containers",
+        "env", "name", "value", "valueFrom", "config", "apiKey", "cluster", "enabled", "p2p", "tls", "cert",
+        "audit", "metadata", "data", "securityContext", "type", "selector", "command", "qdrant"]
+
+
+@pytest.mark.parametrize("seed_doc", [
+    {}, {"services": {"q": {"image": "qdrant/qdrant"}}}, {"apiVersion": "v1", "kind": "Pod"},
+    {"image": {"repository": "qdrant/qdrant"}}, {"service": {"api_key": "k"}},
+])
+def test_fuzzed_structures_never_crash_the_engine_or_the_rules(
+    tmp_path: Path, seed_doc: dict[str, object]
+) -> None:
+    import yaml
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from qdrantsec.lint.registry import all_rules
+
+    rules = all_rules()
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 70000), st.sampled_from(
+        ["", "0.0.0.0", "qdrant/qdrant:latest", "6333:6333", "QDRANT__SERVICE__API_KEY=x", "${X}", "true",
+         "/qdrant/config/production.yaml", "Deployment", "apps/v1", "./x:/qdrant/config/config.yaml"]))
+    values = st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)),
+        max_leaves=25)
+    path = tmp_path / "x.yaml"
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(st.sampled_from(KEYS), values, max_size=6))
+    def check(doc: dict[str, object]) -> None:
+        path.write_text(yaml.safe_dump({**seed_doc, **doc}))
+        for kind in (None, "qdrant-config", "compose", "k8s", "helm-values"):
+            res = lint_paths([str(path)], rules=rules, kind=kind)
+            assert res.errors == [], res.errors
+
+    check()
