@@ -444,3 +444,36 @@ def test_compose_config_directory_mount_and_run_mode(tmp_path: Path) -> None:
     assert t.config.get("service.http_port") == 7333
     assert where(t, "service.host") == ("staging.yaml", 2, 9, None)
     assert t.config.get("log_level") == "DEBUG"
+
+
+def test_k8s_configmap_problems_point_into_the_manifest(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.yaml", """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: c}
+        data:
+          config.yaml: |
+            service:
+              host: 10.0.0.1
+              host: 0.0.0.0
+          local.yaml: |
+            service: [unclosed
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: q}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: q
+                  image: qdrant/qdrant:v1.19.0
+                  volumeMounts: [{name: c, mountPath: /qdrant/config}]
+              volumes: [{name: c, configMap: {name: c}}]
+        """)
+    res = lint_paths([path], rules=[])
+    got = sorted((f.rule, f.location.line, f.location.column) for f in res.findings)
+    assert got == [("QS001", 11, 5), ("QS002", 8, 7)]
+    (t,) = res.targets
+    assert t.config.get("service.host") == "0.0.0.0"
+    assert where(t, "service.host") == ("m.yaml", 8, 13, None)
