@@ -21,9 +21,9 @@ from qdrantsec.errors import UsageError
 from qdrantsec.lint.discover import KINDS, Candidate, detect_kind, discover, name_kind_hint
 from qdrantsec.lint.inputs.compose import compose_targets
 from qdrantsec.lint.inputs.context import BuildContext, invalid_file
-from qdrantsec.lint.inputs.helm import env_target, helm_target
+from qdrantsec.lint.inputs.helm import helm_target
 from qdrantsec.lint.inputs.k8s import k8s_targets
-from qdrantsec.lint.inputs.qdrant_config import standalone_targets
+from qdrantsec.lint.inputs.qdrant_config import env_target, standalone_targets
 from qdrantsec.lint.inputs.source import SourceFile, Sources
 from qdrantsec.lint.model import FileError, Finding, LintOptions, LintResult, Rule, Target
 

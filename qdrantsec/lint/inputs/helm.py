@@ -77,12 +77,3 @@ def helm_target(ctx: BuildContext, src: SourceFile, options: LintOptions) -> Tar
         extra={"config_nodes": dict(layers), "image": image.rstrip(":")},
     )
 
-
-def env_target(ctx: BuildContext, src: SourceFile, options: LintOptions) -> Target:
-    """An env file on its own: Qdrant's defaults plus its ``QDRANT__`` overrides."""
-    from qdrantsec.lint.inputs.qdrant_config import env_settings_from_file
-
-    cfg = build_effective()
-    apply_env(cfg, env_settings_from_file(src))
-    return Target(kind="env", file=src.path, label=f"env file {src.path}", config=cfg,
-                  runs_qdrant=True, options=options, extra={"config_nodes": {}})

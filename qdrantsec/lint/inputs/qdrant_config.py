@@ -169,3 +169,11 @@ def layer_rank_of_container_path(path: str, run_mode: str, workdir: str) -> int:
     if os.path.dirname(path) == base:
         return layer_rank(path, run_mode)
     return 3
+
+
+def env_target(ctx: BuildContext, src: SourceFile, options: LintOptions) -> Target:
+    """An env file on its own: Qdrant's defaults plus its ``QDRANT__`` overrides."""
+    cfg = build_effective()
+    apply_env(cfg, env_settings_from_file(src))
+    return Target(kind="env", file=src.path, label=f"env file {src.path}", config=cfg,
+                  runs_qdrant=True, options=options, extra={"config_nodes": {}})
