@@ -90,13 +90,17 @@ class _Run:
         kind = self.kind or detect_kind(src, hint=hint)
         if kind is None:
             problem = src.yaml_problem if hint != "env" else None
-            if problem is not None and (cand.explicit or (hint == "yaml" and not _looks_templated(src))):
+            # a template (Helm chart, Jinja) is skipped even when named explicitly: pre-commit
+            # passes every changed YAML file by name
+            if problem is not None and not _looks_templated(src) and (cand.explicit or hint == "yaml"):
                 self.result.files.append(src.path)
                 self.ctx.reported.add(os.path.normpath(src.path))
                 self.ctx.findings.append(invalid_file(src.path, problem))
             else:
-                self.skip(cand.path, "not a Qdrant config, compose, Kubernetes, Helm values or env file"
-                          + (" (invalid YAML)" if problem is not None else ""))
+                why = "not a Qdrant config, compose, Kubernetes, Helm values or env file"
+                if problem is not None:
+                    why += " (a template)" if _looks_templated(src) else " (invalid YAML)"
+                self.skip(cand.path, why)
             return
         self.result.files.append(src.path)
         self.by_kind[kind].append(src)

@@ -161,8 +161,11 @@ def test_templates_and_unrelated_invalid_yaml(tmp_path: Path) -> None:
         "noext": "key: [unclosed\n",
     })
     assert res.findings == []
+    # named explicitly (as pre-commit does): a template is still skipped, broken YAML is not
     explicit = lint_paths([str(tmp_path / "chart/templates/deploy.yaml")], rules=[HostRule()])
-    assert [f.rule for f in explicit.findings] == ["QS001"]
+    assert explicit.findings == [] and "(a template)" in explicit.notes[0]
+    explicit = lint_paths([str(tmp_path / "noext")], rules=[HostRule()])
+    assert [(f.rule, f.location.line) for f in explicit.findings] == [("QS001", 2)]
 
 
 def test_unreadable_explicit_path_is_an_error_others_still_linted(tmp_path: Path) -> None:
