@@ -68,7 +68,7 @@ Url = Annotated[str, typer.Option(
     help="Qdrant REST URL, e.g. https://qdrant.example:6333 [env QDRANT_URL].")]
 CaCert = Annotated[str | None, typer.Option(
     "--ca-cert", metavar="FILE", rich_help_panel=CONN,
-    help="Trust this CA (PEM) for the server's certificate, in addition to none other.")]
+    help="Trust only this CA (PEM) for the server's certificate (default: the system CAs).")]
 ClientCert = Annotated[str | None, typer.Option(
     "--client-cert", metavar="FILE", rich_help_panel=CONN,
     help="Client certificate (PEM) for servers with verify_https_client_certificate.")]

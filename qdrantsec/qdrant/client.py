@@ -44,31 +44,28 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
 
     import httpx
 
-    verify: Any = True
-    if settings.insecure:
-        verify = False
-    else:
-        ctx = ssl.create_default_context()
-        if settings.ca_cert:
-            try:
-                ctx = ssl.create_default_context(cafile=settings.ca_cert)
-            except (OSError, ssl.SSLError) as exc:
-                raise InputError(f"cannot load CA certificate {settings.ca_cert}: {exc}") from None
-        if settings.client_cert:
-            try:
-                ctx.load_cert_chain(settings.client_cert, settings.client_key)
-            except (OSError, ssl.SSLError) as exc:
-                raise InputError(
-                    f"cannot load client certificate {settings.client_cert}: {exc}"
-                ) from None
-        verify = ctx
     if settings.client_key and not settings.client_cert:
         raise InputError("--client-key needs --client-cert")
+    try:
+        ctx = ssl.create_default_context(cafile=settings.ca_cert if not settings.insecure else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(f"cannot load CA certificate {settings.ca_cert}: {exc}") from None
+    if settings.insecure:
+        # --insecure skips checking the *server*; a client certificate is still presented
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if settings.client_cert:
+        try:
+            ctx.load_cert_chain(settings.client_cert, settings.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(
+                f"cannot load client certificate {settings.client_cert}: {exc}"
+            ) from None
     headers = {"user-agent": "qdrantsec"}
     if key is not None:
         headers["api-key"] = key.value
     return httpx.Client(
-        base_url=settings.base_url(), verify=verify, timeout=settings.timeout,
+        base_url=settings.base_url(), verify=ctx, timeout=settings.timeout,
         headers=headers, transport=transport,
         event_hooks={"request": [_add_request_id]},
     )
