@@ -50,7 +50,7 @@ def resolver(*, stdin_in_use: bool = False) -> SecretResolver:
     prompt = None
     if not stdin_in_use and sys.stdin is not None and sys.stdin.isatty():
         def prompt(text: str) -> str:
-            return typer.prompt(text, hide_input=True, err=True)
+            return typer.prompt(text.rstrip(": "), hide_input=True, err=True)
     return SecretResolver(prompt=prompt)
 
 
