@@ -10,8 +10,11 @@ unknown keys are kept but never read.
 from __future__ import annotations
 
 import copy
+import decimal
 import logging
+import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -164,6 +167,49 @@ def deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, An
             base[key] = copy.deepcopy(value)
     return base
 
+_RUST_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _config_rs_int(value: Any, key: str) -> int:
+    """config-rs ``Value::into_uint``/``into_int``: bools are 0/1, floats are rounded (half away
+    from zero), strings ``true/on/yes`` and ``false/off/no`` (any case) are 1 and 0, other
+    strings are parsed like Rust's ``str::parse`` (optional ``+``/``-``, digits only: no spaces,
+    no ``_``, no ``0x``)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value:  # NaN: `as` casts saturate to 0
+            return 0
+        if value in (float("inf"), float("-inf")):
+            raise ConfigError(f"invalid value for `{key}`: {value!r} is not an integer")
+        return math.floor(abs(value) + 0.5) * (1 if value >= 0 else -1)
+    if isinstance(value, str):
+        low = value.lower()
+        if low in ("true", "on", "yes"):
+            return 1
+        if low in ("false", "off", "no"):
+            return 0
+        if _RUST_INT_RE.match(value):
+            return int(value)
+        raise ConfigError(f"invalid type for `{key}`: string {value!r}, expected an integer")
+    raise ConfigError(f"invalid type for `{key}`: {value!r} is not an integer")
+
+
+def _rust_float_display(value: float) -> str:
+    """Rust's ``Display`` for f64 (what config-rs' ``into_string`` gives a YAML float)."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer():
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or "E" in text:  # Rust never uses exponent notation in Display
+        text = format(decimal.Decimal(text), "f")
+    return text
+
 
 def coerce(value: Any, typ: str, key: str) -> Any:
     """Convert ``value`` to ``typ`` like config-rs' deserialiser, or raise ConfigError."""
@@ -181,22 +227,7 @@ def coerce(value: Any, typ: str, key: str) -> Any:
         raise ConfigError(f"invalid type for `{key}`: {value!r} is not a boolean")
     if typ in _INT_RANGES:
         lo, hi = _INT_RANGES[typ]
-        result: int
-        if isinstance(value, bool):
-            result = int(value)
-        elif isinstance(value, int):
-            result = value
-        elif isinstance(value, float) and value.is_integer():
-            result = int(value)
-        elif isinstance(value, str):
-            try:
-                result = int(value.strip())
-            except ValueError:
-                raise ConfigError(
-                    f"invalid value for `{key}`: {value!r} is not an integer"
-                ) from None
-        else:
-            raise ConfigError(f"invalid type for `{key}`: {value!r} is not an integer")
+        result = _config_rs_int(value, key)
         if not lo <= result <= hi:
             raise ConfigError(f"invalid value for `{key}`: {result} out of range for {typ}")
         return result
@@ -214,7 +245,9 @@ def coerce(value: Any, typ: str, key: str) -> Any:
     if typ == "str":
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, int | float | str):
+        if isinstance(value, float):
+            return _rust_float_display(value)
+        if isinstance(value, int | str):
             return str(value)
         raise ConfigError(f"invalid type for `{key}`: expected a string, got {value!r}")
     if typ == "rotation":
@@ -283,22 +316,125 @@ def validate(tree: dict[str, Any]) -> dict[str, Any]:
     return tree
 
 
+_I64 = (-(2**63), 2**63 - 1)
+_RUST_FLOAT_RE = re.compile(
+    r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$", re.I
+)
+
+
+def _i64(text: str, base: int = 10) -> int | None:
+    digits = text[1:] if text[:1] in "+-" and base == 10 else text
+    if not digits or not all(c in "0123456789abcdefABCDEF"[: base + (6 if base == 16 else 0)]
+                             for c in digits):
+        return None
+    number = int(text, base)
+    return number if _I64[0] <= number <= _I64[1] else None
+
+
+def yaml_plain_scalar(text: str) -> Any:
+    """How yaml-rust2 (config-rs' YAML backend) types an unquoted scalar (``Yaml::from_str``).
+
+    Unlike PyYAML's YAML 1.1 rules: only ``~``/``null``/empty are null, only lower-case
+    ``true``/``false`` are booleans (``yes``, ``on``, ``True`` stay strings), integers are
+    decimal i64 (a leading ``0`` is not octal, ``_`` and ``12:30`` are not numbers), plus
+    ``0x``/``0o`` prefixes; floats follow Rust's ``f64`` parser and YAML's ``.inf``/``.nan``.
+    """
+    if text.startswith("0x"):
+        number = _i64(text[2:], 16)
+        if number is not None:
+            return number
+    elif text.startswith("0o"):
+        number = _i64(text[2:], 8)
+        if number is not None:
+            return number
+    elif text.startswith("+"):
+        number = _i64(text[1:])
+        if number is not None:
+            return number
+    if text in ("", "~", "null"):
+        return None
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    number = _i64(text)
+    if number is not None:
+        return number
+    if text in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+                ".nan", ".NaN", ".NAN"):
+        # yaml-rust2 types these as reals, then config-rs re-parses the text with Rust's f64
+        # parser, which rejects YAML's spelling: loading the file fails.
+        raise ConfigError(f"Parsing {text} as floating point number failed")
+    if _RUST_FLOAT_RE.match(text):
+        return float(text)
+    return text
+
+
+class _QdrantYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with yaml-rust2's scalar typing (see ``yaml_plain_scalar``)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return "tag:qdrant-peer,plain"
+        return super().resolve(kind, value, implicit)
+
+
+_QdrantYamlLoader.add_constructor(
+    "tag:qdrant-peer,plain",
+    lambda loader, node: yaml_plain_scalar(loader.construct_scalar(node)),
+)
+
+
+def _key_text(key: Any) -> str:
+    """config-rs turns integer/boolean/float map keys into strings; null keys are an error."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None or not isinstance(key, int | float | str):
+        raise ConfigError(f"Cannot parse {key!r} because it is an unsupported hash key type")
+    return key if isinstance(key, str) else str(key)
+
+
+def _stringify_keys(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {_key_text(k): _stringify_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_stringify_keys(v) for v in node]
+    return node
+
+
 def _yaml_file(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        docs = list(yaml.load_all(text, Loader=_QdrantYamlLoader))
     except yaml.YAMLError as exc:
         raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+    if len(docs) > 1:
+        raise ConfigError(f"cannot parse config file {path}: Got {len(docs)} YAML documents, "
+                          "expected 1")
+    data = docs[0] if docs else None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must contain a mapping")
-    return data
+    return _stringify_keys(data)
 
 
-def _find_with_ext(base: Path) -> Path | None:
-    for ext in (".yaml", ".yml"):
-        candidate = base.with_name(base.name + ext)
+_YAML_EXTENSIONS = ("yaml", "yml")
+
+
+def find_config_file(base: Path) -> Path | None:
+    """config-rs ``File::with_name`` lookup (YAML is the only format compiled into Qdrant).
+
+    An existing file at exactly ``base`` is used only when its extension is ``yaml``/``yml``
+    (case-sensitive); any other exact match (``x.conf``, ``config/config`` without extension)
+    is an error that a non-required source swallows, so the layer is skipped and no extension
+    is tried.  Otherwise ``base.yaml`` then ``base.yml`` are tried (a dotted name keeps its
+    dots: ``a.b`` -> ``a.b.yaml``).
+    """
+    if base.is_file():
+        return base if base.suffix[1:] in _YAML_EXTENSIONS else None
+    for ext in _YAML_EXTENSIONS:
+        candidate = base.with_name(f"{base.name}.{ext}")
         if candidate.is_file():
             return candidate
     return None
@@ -330,9 +466,11 @@ def load_settings(
     cwd = Path.cwd() if cwd is None else cwd
     warnings: list[str] = []
     tree: dict[str, Any] = copy.deepcopy(DEFAULTS)
-    run_mode = environ.get("RUN_MODE") or "development"
+    # Qdrant: `env::var("RUN_MODE").unwrap_or("development")`, so a set-but-empty RUN_MODE
+    # looks for `config/` + extension, i.e. `./config.yaml` beside the `config` directory.
+    run_mode = environ.get("RUN_MODE", "development")
     for name, required_warning in (("config", True), (run_mode, True), ("local", False)):
-        found = _find_with_ext(cwd / "config" / name)
+        found = find_config_file(cwd / "config" / name)
         if found is None:
             if required_warning:
                 warnings.append(f"Config file not found: config/{name}")
@@ -342,7 +480,7 @@ def load_settings(
         path = Path(config_path)
         if not path.is_absolute():
             path = cwd / path
-        target: Path | None = path if path.is_file() else _find_with_ext(path)
+        target = find_config_file(path)
         if target is None:
             msg = f"Config file via --config-path is not found: {config_path}"
             log.error(msg)
@@ -350,39 +488,83 @@ def load_settings(
             deep_merge(tree, _yaml_file(target))
     deep_merge(tree, env_overrides(environ))
     validate(tree)
-    warnings.extend(validation_warnings(tree))
-    return tree, warnings
+    return tree, validation_warnings(tree, warnings)
 
 
-def validation_warnings(tree: Mapping[str, Any]) -> list[str]:
-    """The warnings Qdrant's ``validate_and_warn`` prints (facts 1.3)."""
+_MAX_PEER_ID = 2**53 - 1
+
+# `#[validate(range(...))]` attributes of Qdrant's settings structs that the peer parses:
+# dotted key -> (min, max or None).  Qdrant only logs these (facts 1.3).
+_RANGE_RULES: dict[str, tuple[int, int | None]] = {
+    "service.http_keep_alive_timeout_sec": (1, None),
+    "service.http_client_request_timeout_sec": (1, None),
+    "service.http_client_disconnect_timeout_sec": (1, None),
+    "cluster.peer_id": (1, _MAX_PEER_ID),
+    "cluster.grpc_timeout_ms": (1, None),
+    "cluster.connection_timeout_ms": (1, None),
+    "cluster.p2p.connection_pool_size": (1, None),
+    "cluster.consensus.tick_period_ms": (1, None),
+    "cluster.consensus.bootstrap_timeout_sec": (1, None),
+    "cluster.consensus.message_timeout_ticks": (1, None),
+    "tls.cert_ttl": (1, None),
+}
+
+
+def settings_validation_errors(tree: Mapping[str, Any]) -> list[str]:
+    """``field: message`` lines as Qdrant's ``describe_errors`` renders its validator errors."""
+    errors: list[str] = []
+    host = get(tree, "service.host")
+    if isinstance(host, str) and not host:
+        errors.append('service.host: value "" invalid, must be at least 1 characters')
+    for key, (lo, hi) in _RANGE_RULES.items():
+        value = get(tree, key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue  # None (unset) or a section that is absent
+        if value < lo or (hi is not None and value > hi):
+            rule = f"must be from {lo} to {hi}" if hi is not None else f"must be {lo} or larger"
+            errors.append(f"{key}: value {value} invalid, {rule}")
+    prefix = get(tree, "service.metrics_prefix")
+    if isinstance(prefix, str) and prefix and not all(
+        (c.isascii() and c.isalnum()) or c == "_" for c in prefix
+    ):
+        errors.append(
+            "service.metrics_prefix: Metrics prefix must be of all alphanumeric characters, "
+            "with an exception for '_'"
+        )
+    return errors
+
+
+def validation_warnings(
+    tree: Mapping[str, Any], load_errors: list[str] | None = None
+) -> list[str]:
+    """The warnings of Qdrant's ``Settings::validate_and_warn``, in its order and words.
+
+    (src/settings.rs: empty keys, then the JWT RBAC advice, then the load errors, then
+    ``Settings configuration file has validation errors:`` and one ``- field: message`` line
+    per failing ``#[validate]`` rule.)
+    """
     out: list[str] = []
     service = tree["service"]
     for key in ("api_key", "alt_api_key", "read_only_api_key"):
         if service.get(key) == "":
             out.append(
-                f"Settings configuration file: service.{key} is set but empty, it is treated "
-                "as unset and authentication may be disabled"
+                f"Service {key} is set but empty, it is treated as unset and authentication "
+                "may be disabled"
             )
     if service.get("jwt_rbac"):
-        keys = [k for k in (service.get("api_key"), service.get("alt_api_key")) if k]
-        if not keys:
+        present = [k for k in (service.get("api_key"), service.get("alt_api_key")) if k is not None]
+        if not any(present):
             out.append("JWT RBAC configured but no API key set, JWT RBAC is not enabled")
-        elif min(len(k.encode()) for k in keys) < 32:
+        elif min(len(k.encode()) for k in present) < 32:
+            # Qdrant takes the minimum over every *set* key, an empty alt key included.
             out.append(
-                "It is highly recommended to use an API key of 32 bytes or more (HMAC-SHA256) "
-                "when JWT RBAC is enabled"
+                "It is highly recommended to use an API key of 32 bytes when JWT RBAC is enabled"
             )
-    tls = tree.get("tls")
-    if isinstance(tls, dict) and tls.get("cert_ttl") == 0:
-        out.append("Settings configuration file: tls.cert_ttl must be at least 1")
-    for key in (
-        "http_keep_alive_timeout_sec",
-        "http_client_request_timeout_sec",
-        "http_client_disconnect_timeout_sec",
-    ):
-        if service.get(key) == 0:
-            out.append(f"Settings configuration file: service.{key} must be at least 1")
+    out.extend(load_errors or ())
+    errors = settings_validation_errors(tree)
+    if errors:
+        out.append("Settings configuration file has validation errors:")
+        out.extend(f"- {line}" for line in errors)
     return out
 
 
