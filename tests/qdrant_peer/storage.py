@@ -956,14 +956,19 @@ class Storage:
     def resolve_snapshot_location(self, location: str) -> Path:
         """A ``file://`` location must resolve inside ``snapshots_path`` (facts 8)."""
         path = Path(location[len("file://") :])
+        # Qdrant (lib/storage/src/content_manager/snapshots/download.rs) first refuses a
+        # missing file (400), then canonicalises and checks the directory (403); paths are
+        # shown Debug-quoted.
+        if not path.exists():
+            raise bad_request(f'Snapshot file "{path}" does not exist')
         real = Path(os.path.realpath(path))
         root = Path(os.path.realpath(self.snapshots_root))
         if root != real and root not in real.parents:
             raise StorageError(
                 403,
                 "Forbidden: Snapshot file path must be inside the snapshots directory "
-                f"{self.snapshots_root}",
+                f'"{root}"',
             )
         if not real.is_file():
-            raise bad_request(f"Snapshot file {path} does not exist")
+            raise bad_request(f'Snapshot file "{path}" does not exist')
         return real
