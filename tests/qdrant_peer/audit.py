@@ -172,6 +172,35 @@ def _name_range_ns(name: str) -> tuple[int, int] | None:
     return None
 
 
+_AUTH_TYPES = frozenset({"Jwt", "ApiKey", "None", "Internal"})
+_RESULTS = frozenset({"ok", "denied"})
+
+
+def _as_audit_event(raw: Any) -> dict[str, Any] | None:
+    """A parsed line as Qdrant's reader sees it: deserialised into ``AuditEvent`` and
+    serialised again, or None when serde would reject it (and the line is skipped).
+
+    ``auth_type`` must be one of the four ``AuthType`` variants and ``result`` ``ok`` or
+    ``denied``; the optional fields must be strings (``null`` counts as absent).  Unknown
+    members are dropped and the fields come back in ``FIELD_ORDER``.
+    """
+    if not isinstance(raw, dict):
+        return None
+    if not isinstance(raw.get("timestamp"), str):
+        return None
+    if raw.get("auth_type") not in _AUTH_TYPES or raw.get("result") not in _RESULTS:
+        return None
+    out: dict[str, Any] = {}
+    for key in FIELD_ORDER:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return None
+        out[key] = value
+    return out
+
+
 # --------------------------------------------------------------------------- header helpers
 
 
@@ -461,7 +490,9 @@ class AuditLog:
             return []
         for entry in entries:
             rng = _name_range_ns(entry.name)
-            if rng is None and entry.name != "audit.log":
+            # Qdrant's reader lists every `audit*.log`; a name without a parsable date is a
+            # "current" file that is always read (audit_reader.rs, list_audit_files).
+            if rng is None and not (entry.name.startswith("audit") and entry.name.endswith(".log")):
                 continue
             try:
                 if not entry.is_file():
@@ -473,6 +504,7 @@ class AuditLog:
             else:
                 dated.append((rng[0], rng[1], pathlib.Path(entry.path)))
         dated.sort(key=lambda f: f[0], reverse=True)
+        undated.sort(key=lambda f: f[2].name, reverse=True)
         return dated + undated
 
     def query(
@@ -536,7 +568,8 @@ class AuditLog:
                     entry = json.loads(raw)
                 except ValueError:
                     continue
-                if not isinstance(entry, dict):
+                entry = _as_audit_event(entry)
+                if entry is None:
                     continue
                 try:
                     ts = parse_timestamp(entry.get("timestamp"))

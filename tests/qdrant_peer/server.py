@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 log = logging.getLogger("qdrant_peer.server")
@@ -36,39 +37,89 @@ class TlsError(Exception):
     """TLS material cannot be loaded (start-up failure)."""
 
 
+# Texts of Qdrant's `certificate_helpers::Error` (src/actix/certificate_helpers.rs).
+ERR_OPEN = "TLS file could not be opened: {path}"
+ERR_NO_CERT = "no server certificate found"
+ERR_NO_KEY = "no private key found"
+ERR_INVALID_KEY = "invalid private key"
+ERR_SIGN = "TLS signing error"
+ERR_CLIENT_VERIFIER = "client certificate verification"
+ERR_NO_CA = "No ca_cert provided"
+
+# rustls 0.23's default TLS 1.2 suites with the ring provider (TLS 1.3 uses OpenSSL's default
+# three suites, which are rustls's three).  No CBC, no RSA key exchange, no DHE.
+RUSTLS_TLS12_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    )
+)
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise TlsError(f"{ERR_OPEN.format(path=path)}: {exc}") from exc
+
+
+def pem_certificates(data: bytes) -> list[bytes]:
+    """Every ``CERTIFICATE`` block, in order (``rustls_pemfile::certs``)."""
+    return [m.group(0) for m in _PEM.finditer(data) if m.group(1) == b"CERTIFICATE"]
+
+
 def read_cert_chain(path: str) -> bytes:
     """All CERTIFICATE blocks of the file, in order (other blocks ignored)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise TlsError(f"failed to open {path}: {exc}") from exc
-    blocks = [m.group(0) for m in _PEM.finditer(data) if m.group(1) == b"CERTIFICATE"]
+    blocks = pem_certificates(_read(path))
     if not blocks:
-        raise TlsError(f"no certificates found in {path}")
+        raise TlsError(f"{ERR_NO_CERT} in {path}")
     return b"\n".join(blocks) + b"\n"
 
 
+def _check_ring_signing_key(key: Any, label: bytes, path: str) -> None:
+    """rustls' ``ring::sign::any_supported_type``: RSA 2048..8192 bits, ECDSA P-256/P-384,
+    Ed25519 (PKCS#8 only).  Anything else fails with ``TLS signing error``."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        ok = 2048 <= key.key_size <= 8192
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        ok = isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1)
+    elif isinstance(key, ed25519.Ed25519PrivateKey):
+        ok = label == b"PRIVATE KEY"
+    else:
+        ok = False
+    if not ok:
+        raise TlsError(
+            f"{ERR_SIGN}: failed to parse private key as RSA, ECDSA, or EdDSA ({path})"
+        )
+
+
 def read_private_key(path: str) -> bytes:
-    """The first recognised PEM item must be an unencrypted private key (facts 6.2)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise TlsError(f"failed to open {path}: {exc}") from exc
+    """The first recognised PEM item must be an unencrypted private key (facts 6.2) that
+    ring can sign with."""
+    data = _read(path)
     for m in _PEM.finditer(data):
         label = m.group(1)
         if label in _OTHER_LABELS:
-            raise TlsError(f"invalid private key in {path}: found {label.decode()} first")
+            raise TlsError(f"{ERR_INVALID_KEY} in {path}: found {label.decode()} first")
         if label in _KEY_LABELS:
             try:
                 key = serialization.load_pem_private_key(m.group(0), password=None)
-            except (ValueError, TypeError) as exc:
-                raise TlsError(f"invalid private key in {path}: {exc}") from exc
+            except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+                raise TlsError(f"{ERR_SIGN}: {exc} ({path})") from exc
+            _check_ring_signing_key(key, label, path)
             return key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-    raise TlsError(f"invalid private key: no private key found in {path}")
+    # `ENCRYPTED PRIVATE KEY` and other unknown labels are skipped by rustls_pemfile
+    raise TlsError(f"{ERR_NO_KEY} in {path}")
 
 
 class TlsManager:
@@ -83,12 +134,13 @@ class TlsManager:
         self.ca_data: str | None = None
         if verify_client:
             ca = tls.get("ca_cert")
-            if not ca:
-                raise TlsError("No ca_cert provided")
-            try:
-                self.ca_data = Path(ca).read_text(encoding="ascii")
-            except OSError as exc:
-                raise TlsError(f"failed to open CA certificate {ca}: {exc}") from exc
+            if ca is None:  # an empty string is a path that cannot be opened
+                raise TlsError(ERR_NO_CA)
+            # only CERTIFICATE blocks become trust anchors; none at all fails the verifier
+            blocks = pem_certificates(_read(ca))
+            if not blocks:
+                raise TlsError(f"{ERR_CLIENT_VERIFIER}: no trust anchors in {ca}")
+            self.ca_data = b"\n".join(blocks).decode("ascii")
         self._lock = threading.Lock()
         self.context = self._build()
         self.loaded_at = time.monotonic()
@@ -99,6 +151,10 @@ class TlsManager:
         key = read_private_key(self.key_path)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+        ctx.set_ciphers(RUSTLS_TLS12_CIPHERS)
+        # actix offers h2 and http/1.1; the peer only speaks HTTP/1.1, so it offers that alone
+        ctx.set_alpn_protocols(["http/1.1"])
         with tempfile.TemporaryDirectory(prefix="qdrant-peer-tls-") as tmp:
             cert_file = os.path.join(tmp, "cert.pem")
             key_file = os.path.join(tmp, "key.pem")
@@ -110,12 +166,12 @@ class TlsManager:
             try:
                 ctx.load_cert_chain(cert_file, key_file)
             except ssl.SSLError as exc:
-                raise TlsError(f"invalid certificate/key pair: {exc}") from exc
+                raise TlsError(f"{ERR_SIGN}: certificate/key pair rejected: {exc}") from exc
         if self.ca_data is not None:
             try:
                 ctx.load_verify_locations(cadata=self.ca_data)
             except ssl.SSLError as exc:
-                raise TlsError(f"invalid CA certificate: {exc}") from exc
+                raise TlsError(f"{ERR_CLIENT_VERIFIER}: {exc}") from exc
             ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.sni_callback = self._on_client_hello
         return ctx
