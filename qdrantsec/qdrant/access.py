@@ -79,7 +79,8 @@ C_READ_FILTERED = Requirement("collection", "C-read-filtered", filtered=True)
 C_READ_X = Requirement("collection", "C-read+x", extras=True)
 C_WRITE = Requirement("collection", "C-write", write=True)
 C_WRITE_X = Requirement("collection", "C-write+x", write=True, extras=True)
-C_MANAGE = Requirement("collection", "C-manage", write=True, manage=True)
+# update_collection_cluster asks for write + manage + extras (src/common/collections.rs)
+C_MANAGE = Requirement("collection", "C-manage", write=True, manage=True, extras=True)
 
 REQUIREMENTS: tuple[Requirement, ...] = (
     PUBLIC, ANY_FILTERED, G_READ, G_MANAGE, C_READ, C_READ_FILTERED, C_READ_X, C_WRITE,
@@ -243,11 +244,13 @@ def check(access: Access, requirement: Requirement, collection: str | None = Non
     mode = access.mode_for(collection)
     if mode is None:
         return _denied(MSG_COLLECTION_ACCESS.format(name=collection))
-    if mode == "r" and needs_write:
-        return _denied(MSG_COLLECTION_WRITE.format(name=collection))
-    if mode == "prw" and (req.extras or req.manage):
+    # Qdrant's order (lib/storage/src/rbac/mod.rs CollectionAccessView::meets_requirements):
+    # extras (prw refused), then write (r refused), then manage (every collection mode).
+    if mode == "prw" and req.extras:
         return _denied(MSG_POINTS_ONLY.format(name=collection))
-    if mode == "rw" and req.manage:
+    if mode == "r" and req.write:
+        return _denied(MSG_COLLECTION_WRITE.format(name=collection))
+    if req.manage:
         return _denied(MSG_COLLECTION_MANAGE)
     if req.filtered:
         return Decision("filtered", filter_note or "only the token's collections are shown")
@@ -329,8 +332,11 @@ def _a(name: str, summary: str, req: Requirement, routes: Iterable[tuple[str, st
 ACTIONS: tuple[Action, ...] = (
     # service
     _a("version", "server name and version", PUBLIC, [("GET", "/")], docs_row="version"),
+    # Qdrant whitelists "/readyz" and "/livez" as *prefixes of the matched route pattern*
+    # (src/actix/mod.rs, src/actix/auth.rs is_path_whitelisted); the only such patterns are the
+    # exact routes, so /livez/x matches no route and needs credentials like any unknown path.
     _a("healthz", "health, liveness and readiness probes", PUBLIC,
-       [("GET", "/healthz"), Route("GET", "/livez", True), Route("GET", "/readyz", True)],
+       [("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz")],
        docs_row="readyz, healthz, livez"),
     _a("dashboard", "the Web UI", PUBLIC, [Route("GET", "/dashboard", True)],
        note="whitelisted only when the Web UI is available; otherwise an unknown route that "

@@ -67,10 +67,11 @@ def collection_error(access: Access, name: str, req: Req) -> str | None:
     grant = access.grant_for(name)
     if grant is None:
         return f"Access to collection {name} is required"
-    if (req.write or req.manage) and grant.mode == "r":
-        return f"Write access to collection {name} is required"
-    if (req.extras or req.manage) and grant.mode == "prw":
+    # Qdrant checks extras, then write, then manage (rbac/mod.rs CollectionAccessView)
+    if req.extras and grant.mode == "prw":
         return f"Only points access is allowed for collection {name}"
+    if req.write and grant.mode == "r":
+        return f"Write access to collection {name} is required"
     if req.manage:
         return "Manage access for this operation is required"
     return None
