@@ -9,7 +9,6 @@ reason it would refuse a claim set, :func:`claim_warnings` what is accepted but 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -246,6 +245,9 @@ def _value_exists_problems(ve: object) -> list[Problem]:
         out += _dups(m, ("key", "value"), where)
         if not isinstance(m.get("key"), str):
             out.append(_claims("malformed_value_exists", f"{where} has no string 'key'"))
+        elif not is_json_path(m["key"]):
+            out.append(_claims("malformed_value_exists",
+                               f"{where}: key {m['key']!r} is not a Qdrant JSON path"))
         if "value" not in m:
             out.append(_claims("malformed_value_exists", f"{where} has no 'value'"))
         else:
@@ -283,8 +285,53 @@ def expiry_problem(claims: object, now: int) -> Problem | None:
     return None
 
 
-_JSON_PATH = re.compile(
-    r'(?:[A-Za-z0-9_-]+|"[^"]*")(?:\[\d*\])*(?:\.(?:[A-Za-z0-9_-]+|"[^"]*")(?:\[\d*\])*)*')
+def _raw_key_end(text: str, i: int) -> int:
+    """End of a raw key at ``i``: letters/digits (Unicode), ``_`` and ``-``."""
+    j = i
+    while j < len(text) and (text[j].isalnum() or text[j] in "_-"):
+        j += 1
+    return j
+
+
+def _quoted_key_end(text: str, i: int) -> int:
+    """End (after the closing quote) of a quoted key at ``i``, or -1: no ``\\`` or ``"`` inside."""
+    if i >= len(text) or text[i] != '"':
+        return -1
+    j = i + 1
+    while j < len(text) and text[j] not in '\\"':
+        j += 1
+    return j + 1 if j < len(text) and text[j] == '"' else -1
+
+
+def _key_end(text: str, i: int) -> int:
+    j = _raw_key_end(text, i)
+    return j if j > i else _quoted_key_end(text, i)
+
+
+def is_json_path(text: str) -> bool:
+    """Qdrant's payload key syntax (lib/segment/src/json_path/parse.rs): a raw or quoted key,
+    then any of ``.key``, ``."key"``, ``[N]`` and ``[]``. A ``value_exists`` key that does not
+    parse makes the claims undeserialisable."""
+    i = _key_end(text, 0)
+    if i < 0:
+        return False
+    while i < len(text):
+        if text[i] == ".":
+            i = _key_end(text, i + 1)
+            if i < 0:
+                return False
+        elif text.startswith("[]", i):
+            i += 2
+        elif text[i] == "[":
+            j = i + 1
+            while j < len(text) and text[j] in "0123456789":
+                j += 1
+            if j == i + 1 or j >= len(text) or text[j] != "]" or int(text[i + 1:j]) > U64_MAX:
+                return False
+            i = j + 1
+        else:
+            return False
+    return True
 
 
 def claim_warnings(claims: object, now: int) -> list[str]:
@@ -325,14 +372,9 @@ def claim_warnings(claims: object, now: int) -> list[str]:
     if ignored:
         out.append(f"{' and '.join(ignored)} not checked by Qdrant")
     ve = claims.get("value_exists")
-    if isinstance(ve, Mapping) and isinstance(ve.get("matches"), list):
-        if not ve["matches"]:
-            out.append(f"value_exists has no matches: any point in {ve.get('collection')!r} "
-                       "keeps the token valid")
-        for m in ve["matches"]:
-            key = m.get("key") if isinstance(m, Mapping) else None
-            if isinstance(key, str) and not _JSON_PATH.fullmatch(key):
-                out.append(f"value_exists key {key!r} may not be a valid Qdrant JSON path")
+    if isinstance(ve, Mapping) and ve.get("matches") == []:
+        out.append(f"value_exists has no matches: any point in {ve.get('collection')!r} "
+                   "keeps the token valid")
     unknown = [k for k in claims if k not in (*KNOWN_CLAIMS, "iat", "nbf", "aud", "iss", "jti")]
     if unknown:
         out.append(f"claims ignored by Qdrant: {', '.join(unknown)}")
@@ -469,6 +511,9 @@ def make_match(key: object, value: object, *, spec: str | None = None) -> Match:
     what = f"match {spec!r}" if spec is not None else "match"
     if not isinstance(key, str) or not key:
         raise InputError(f"{what} has an empty key")
+    if not is_json_path(key):
+        raise InputError(f"{what}: key {key!r} is not a Qdrant JSON path (Qdrant would refuse "
+                         "the token)", hint='quote a key with special characters: \'"my key"\'')
     reason = value_problem(value)
     if reason:
         raise InputError(f"{what}: {reason}")

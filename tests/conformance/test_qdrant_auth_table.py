@@ -389,6 +389,53 @@ def test_dashboard_bypass_path_is_not_whitelisted() -> None:
         A.match_request("GET /dashboard%2f..%2fcollections")
 
 
+@pytest.mark.parametrize(("mode", "write", "manage", "extras", "message"), [
+    # lib/storage/src/rbac/mod.rs CollectionAccessView::meets_requirements: extras, then write,
+    # then manage (whatever the collection mode)
+    ("prw", True, True, True, "Only points access is allowed for collection c"),
+    ("r", True, True, True, "Write access to collection c is required"),
+    ("rw", True, True, True, "Manage access for this operation is required"),
+    ("r", False, True, False, "Manage access for this operation is required"),
+    ("prw", False, True, False, "Manage access for this operation is required"),
+    ("prw", True, False, False, None),
+    ("r", False, False, True, None),
+])
+def test_collection_check_order(mode: str, write: bool, manage: bool, extras: bool,
+                                message: str | None) -> None:
+    req = A.Requirement("collection", "x", write=write, manage=manage, extras=extras)
+    assert A.check(A.Access.for_collections({"c": mode}), req, "c").message == message
+
+
+def test_probe_prefixes_are_route_patterns() -> None:
+    """src/actix/mod.rs whitelists /readyz and /livez as prefixes of the *matched route
+    pattern* (src/actix/auth.rs); /livez/x matches no route, so it is not public."""
+    for path in ("/livez/x", "/readyz/x", "/healthz/x"):
+        with pytest.raises(InputError):
+            A.match_request(f"GET {path}")
+    assert A.match_request("GET /readyz/").action.name == "healthz"  # trailing / is trimmed
+
+
+@pytest.mark.parametrize(("key", "ok"), [
+    # lib/segment/src/json_path/parse.rs test_parse
+    ("foo", True), ('foo[1][50].bar-baz[]."qux[.]quux"', True), ("", False),
+    ("a b", False), ("a.", False), ("a[x]", False), ('"a b"', True),
+])
+def test_value_exists_key_must_be_a_json_path(key: str, ok: bool) -> None:
+    """ValueExists.matches[].key is a JsonPath (src/common/auth/claims.rs): one that does not
+    parse makes the claims undeserialisable, so the token is not a usable JWT."""
+    claims = {"value_exists": {"collection": "u", "matches": [{"key": key, "value": 1}]}}
+    token = mint_jwt(claims, API_KEY)
+    verdict = inspect(jws.decode(token), SECRETS[:1], now=int(time.time())).verdict
+    assert verdict is not None and verdict.accepted is ok
+    if not ok:
+        assert verdict.reported is not None
+        assert verdict.reported.qdrant_answer == "401 Invalid API key or JWT"
+        # with alt_api_key configured too, its parser's signature error is the one reported
+        both = inspect(jws.decode(token), SECRETS, now=int(time.time())).verdict
+        assert both is not None and both.reported is not None
+        assert both.reported.qdrant_answer == "403 InvalidSignature"
+
+
 # -- live: the test peer ----------------------------------------------------------------------
 
 
@@ -605,3 +652,25 @@ def test_peer_empty_keys_are_unset(module_peer_factory: PeerFactory) -> None:
                             name="qdrant-empty-keys")
     assert p.request("GET", "/collections").status_code == 200
     assert p.request("DELETE", "/issues").status_code == 200
+
+
+@pytest.mark.integration
+def test_peer_unknown_probe_subpaths_need_credentials(client: httpx.Client) -> None:
+    for path in ("/livez/x", "/readyz/x", "/healthz/x"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"api-key": API_KEY}).status_code == 404, path
+    assert client.get("/readyz/").status_code == 200
+
+
+@pytest.mark.integration
+def test_peer_value_exists_key_must_be_a_json_path(client: httpx.Client) -> None:
+    token = mint_jwt({"access": "r", "value_exists": {
+        "collection": COLL, "matches": [{"key": "a b", "value": "x"}]}}, API_KEY)
+    res = client.get("/collections", headers={"authorization": f"Bearer {token}"})
+    # api_key's parser cannot deserialise the claims (skipped); alt_api_key's reports the
+    # signature mismatch (src/common/auth/mod.rs validate_request: first error wins)
+    assert (res.status_code, res.text) == (403, "InvalidSignature")
+    token = mint_jwt({"access": "r", "value_exists": {
+        "collection": COLL, "matches": [{"key": "a", "value": "x"}]}}, API_KEY)
+    res = client.get("/collections", headers={"authorization": f"Bearer {token}"})
+    assert res.status_code == 200, res.text

@@ -104,6 +104,18 @@ def _is_u64(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64
 
 
+_PATH_KEY = r'(?:[\w-]+|"[^"\\]*")'
+_JSON_PATH = re.compile(_PATH_KEY + r"(?:\." + _PATH_KEY + r"|\[[0-9]+\]|\[\])*")
+
+
+def valid_json_path(key: str) -> bool:
+    """A payload key as Qdrant parses it (lib/segment/src/json_path/parse.rs); claims whose
+    ``value_exists`` key does not parse fail deserialisation."""
+    if not _JSON_PATH.fullmatch(key):
+        return False
+    return all(int(n) < 2**64 for n in re.findall(r"\[([0-9]+)\]", re.sub(r'"[^"]*"', "", key)))
+
+
 def parse_claims(payload: Any) -> tuple[dict[str, Any], Access]:
     """Deserialize claims with Qdrant's types; raise NotAJwt on any type error."""
     if not isinstance(payload, dict):
@@ -126,8 +138,10 @@ def parse_claims(payload: Any) -> tuple[dict[str, Any], Access]:
         if not isinstance(matches, list):
             raise NotAJwt("value_exists.matches")
         for m in matches:
-            if not isinstance(m, dict) or not isinstance(m.get("key"), str) or not m["key"]:
+            if not isinstance(m, dict) or not isinstance(m.get("key"), str):
                 raise NotAJwt("value_exists.matches.key")
+            if not valid_json_path(m["key"]):
+                raise NotAJwt("value_exists.matches.key is not a JSON path")
             if "value" not in m:
                 raise NotAJwt("value_exists.matches.value")
             value = m["value"]

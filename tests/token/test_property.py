@@ -26,8 +26,13 @@ grants = st.lists(st.tuples(names, st.sampled_from(C.COLLECTION_MODES)), min_siz
                   unique_by=lambda g: g[0]).map(lambda gs: tuple(C.Grant(n, m) for n, m in gs))
 access = st.one_of(st.sampled_from(C.GLOBAL_MODES), grants)
 values = st.one_of(st.text(max_size=20), st.integers(C.I64_MIN, C.I64_MAX), st.booleans())
-matches = st.lists(st.builds(C.Match, st.text(min_size=1, max_size=12).filter(lambda k: "=" not in k),
-                             values), min_size=1, max_size=3)
+# value_exists keys must be Qdrant JSON paths (raw or quoted keys, [N], []), or Qdrant refuses
+# the token (lib/segment/src/json_path/parse.rs)
+json_paths = st.one_of(
+    st.from_regex(r"[A-Za-z0-9_-]{1,6}(\.[A-Za-z0-9_-]{1,6}|\[[0-9]{1,3}\]|\[\])*", fullmatch=True),
+    st.text(max_size=8).filter(lambda t: not set(t) & set('"\\=')).map(lambda t: f'"{t}"'),
+)
+matches = st.lists(st.builds(C.Match, json_paths, values), min_size=1, max_size=3)
 value_exists = st.one_of(st.none(), st.builds(lambda c, ms: C.ValueExists(c, tuple(ms)), names,
                                               matches))
 texts = st.one_of(st.none(), st.text(min_size=1, max_size=30).filter(lambda s: s.strip() != ""))
