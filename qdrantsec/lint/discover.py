@@ -142,15 +142,42 @@ def _qdrantish(section: str, node: Any) -> bool:
     return bool(m and keys and keys.intersection(m))
 
 
+#: keys that only a Qdrant config has (``host`` alone is too common to count)
+_STRONG_SUBKEYS = frozenset(QDRANT_SUBKEYS["service"] | QDRANT_SUBKEYS["storage"] | {"p2p", "consensus"}) - {
+    "host", "performance", "optimizers", "wal"}
+
+
+def _strongly_qdrantish(root: dict[str, Any]) -> bool:
+    """A section with two of Qdrant's keys, or one that only Qdrant uses (``http_port``,
+    ``storage_path``, ``api_key``, ``p2p``...)."""
+    for section in ("service", "storage", "cluster", "tls"):
+        m = _mapping(root.get(section))
+        if not m:
+            continue
+        keys = QDRANT_SUBKEYS[section].intersection(m)
+        if len(keys) >= 2 or keys & _STRONG_SUBKEYS:
+            return True
+    return False
+
+
 def _is_qdrant_config(root: dict[str, Any]) -> bool:
-    if not root or not set(root).issubset(QDRANT_TOP):
+    if not root:
         return False
-    return any(_qdrantish(k, v) for k, v in root.items())
+    known = set(root) & QDRANT_TOP
+    if known == set(root):
+        return any(_qdrantish(k, v) for k, v in root.items())
+    # real files carry keys Qdrant ignores (`optimizer:`, `log:`, `snapshots:`); they are
+    # still Qdrant configs (and QS208 reports the unknown keys) when Qdrant's own sections
+    # dominate and one of them clearly is Qdrant's
+    return len(known) >= len(set(root) - known) and _strongly_qdrantish(root)
 
 
 def _is_helm_values(root: dict[str, Any]) -> bool:
     image = _mapping(root.get("image"))
-    if image and "qdrant" in str(getattr(image.get("repository"), "value", "")):
+    # other charts deploy Qdrant too (KubeBlocks, operators) with values of their own shape:
+    # the Qdrant chart's values name one more of its keys, or only the image
+    if image and "qdrant" in str(getattr(image.get("repository"), "value", "")) and (
+            set(root) & (HELM_KEYS - {"image"}) or set(root) == {"image"}):
         return True
     if "apiKey" in root or "readOnlyApiKey" in root:
         return True
@@ -159,6 +186,16 @@ def _is_helm_values(root: dict[str, Any]) -> bool:
         return True
     # a values override holding only Qdrant's config
     return bool(config and set(root) == {"config"} and _is_qdrant_config(config))
+
+
+def umbrella_key(root: dict[str, Any]) -> str | None:
+    """The key holding the Qdrant chart's values in an umbrella chart's values file
+    (``qdrant:`` with the subchart's values under it), or None."""
+    for key, node in root.items():
+        if isinstance(key, str) and "qdrant" in key.lower() and (m := _mapping(node)) is not None \
+                and _is_helm_values(m):
+            return key
+    return None
 
 
 def detect_yaml_kind(src: SourceFile) -> str | None:
@@ -171,7 +208,7 @@ def detect_yaml_kind(src: SourceFile) -> str | None:
     first = roots[0]
     if _is_compose(first):
         return "compose"
-    if _is_helm_values(first):
+    if _is_helm_values(first) or umbrella_key(first) is not None:
         return "helm-values"
     if _is_qdrant_config(first):
         return "qdrant-config"

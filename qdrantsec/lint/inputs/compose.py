@@ -6,7 +6,10 @@ the ``.env`` file beside the compose file, as docker compose does, and unknown v
 stay ``ValueRef``s. Local files bind-mounted where Qdrant reads its config
 (``/qdrant/config/config.yaml``, ``/qdrant/config/production.yaml`` since the official image
 sets ``RUN_MODE=production``, ``/qdrant/config/local.yaml``, or the ``--config-path`` file
-of ``command:``) are layered under the environment, in Qdrant's order.
+of ``command:``) are layered under the environment, in Qdrant's order. So are compose
+``configs:`` and ``secrets:`` mounted there: a ``file:`` source like a bind mount, an inline
+``content:`` block parsed in place (positions point into the compose file, ``${VAR}`` is
+interpolated as compose does).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qdrantsec.lint.inputs.context import BuildContext, first_mapping
+from qdrantsec.lint.inputs.context import BuildContext, duplicate_key, first_mapping, invalid_file, shift_node
 from qdrantsec.lint.inputs.interpolate import Interpolator
 from qdrantsec.lint.inputs.ports import compose_ports, host_network_ports
 from qdrantsec.lint.inputs.qdrant_config import (
@@ -26,10 +29,10 @@ from qdrantsec.lint.inputs.qdrant_config import (
     container_config_files,
     layer_rank_of_container_path,
 )
-from qdrantsec.lint.inputs.source import SourceFile
+from qdrantsec.lint.inputs.source import Problem, SourceFile
 from qdrantsec.lint.model import LintOptions, Location, Target, ValueRef
 from qdrantsec.qdrant.config import Source, build_effective
-from qdrantsec.yamlloc import Node
+from qdrantsec.yamlloc import Node, YamlSyntaxError, load_located
 
 
 def is_qdrant_image(image: str) -> bool:
@@ -86,6 +89,7 @@ class ComposeFile:
 
     def targets(self) -> list[Target]:
         root = first_mapping(self.src)
+        self.root = root
         services = root.get("services") if root is not None else None
         if services is None or not isinstance(services.value, dict):
             return []
@@ -98,7 +102,13 @@ class ComposeFile:
                 continue
             image = self.interp.resolve(str(image_node.value), use_defaults=True)
             if not is_qdrant_image(image):
-                continue
+                # `image: ${REPO}:${TAG}` is only known at deploy time: a service that calls
+                # itself qdrant is taken at its word
+                named = [str(n) for n in (name, getattr(svc.get("container_name"), "value", None)) if n]
+                if not (isinstance(image, ValueRef) and any("qdrant" in n.lower() for n in named)):
+                    continue
+                self.ctx.note(f"{self.src.path}:{image_node.line}: service {name}: image {image} is set "
+                              "at deploy time; linted as Qdrant because of its name")
             out.append(self.service_target(name, svc, image))
         return out
 
@@ -114,11 +124,13 @@ class ComposeFile:
         wd = svc.get("working_dir")
         workdir = str(wd.value) if wd is not None and wd.value else IMAGE_WORKDIR
         mounts = self.mounts(svc)
+        inline: dict[str, Node] = {}
+        mounts.extend(self.config_mounts(svc, inline))
         command = svc.get("command")
         entrypoint = svc.get("entrypoint")
         config_path = (config_path_arg(command.plain()) if command is not None else None) or (
             config_path_arg(entrypoint.plain()) if entrypoint is not None else None)
-        layers = self.config_layers(name, mounts, mode, config_path, workdir)
+        layers = self.config_layers(name, mounts, mode, config_path, workdir, inline)
         cfg = build_effective(layers)
         apply_env(cfg, env.values())
         target = Target(
@@ -212,8 +224,73 @@ class ComposeFile:
             out.append((container, os.path.normpath(os.path.join(self.dir, os.path.expanduser(host)))))
         return out
 
+    def config_mounts(self, svc: Node, inline: dict[str, Node]) -> list[tuple[str, str]]:
+        """Compose ``configs:`` / ``secrets:`` of a service: (container path, local file) for
+        ``file:`` sources; inline ``content:`` goes to ``inline`` (container path -> node of
+        the content string)."""
+        out: list[tuple[str, str]] = []
+        root = getattr(self, "root", None)
+        for section, default_dir in (("configs", "/"), ("secrets", "/run/secrets/")):
+            items = svc.get(section)
+            top = root.get(section) if root is not None else None
+            if items is None or not isinstance(items.value, list):
+                continue
+            if top is None or not isinstance(top.value, dict):
+                continue
+            for item in items.value:
+                if isinstance(item.value, dict):
+                    source_node, target_node = item.get("source"), item.get("target")
+                    source = None if source_node is None else source_node.value
+                    target = None if target_node is None else target_node.value
+                else:
+                    source, target = item.value, None
+                if not isinstance(source, str) or not source:
+                    continue
+                target = str(target) if target else source
+                if not target.startswith("/"):
+                    target = default_dir + target
+                definition = top.value.get(source)
+                if definition is None or not isinstance(definition.value, dict):
+                    continue
+                file_node, content_node = definition.get("file"), definition.get("content")
+                if file_node is not None and isinstance(file_node.value, str):
+                    rel = self.interp.resolve(file_node.value, use_defaults=True)
+                    if not isinstance(rel, ValueRef):
+                        local = os.path.normpath(os.path.join(self.dir, os.path.expanduser(rel)))
+                        out.append((target, local))
+                elif content_node is not None and isinstance(content_node.value, str):
+                    inline[target] = content_node
+        return out
+
+    def parse_inline(self, node: Node, what: str) -> Node | None:
+        """The Qdrant config in a compose ``content:`` string, positioned in the compose file."""
+        lines = self.src.lines()
+        text = str(node.value)
+        line = lines[node.line - 1] if 0 < node.line <= len(lines) else ""
+        if line[node.column - 1:node.column] == "|":  # a literal block: positions map 1:1
+            body = next((ln for ln in lines[node.line:] if ln.strip()), "")
+            line_off, col_off, flat = node.line, len(body) - len(body.lstrip(" ")), None
+        else:
+            line_off, col_off, flat = 0, 0, (node.line, node.column)
+        try:
+            docs = load_located(text, name=f"{self.src.path} ({what})")
+        except YamlSyntaxError as exc:
+            at_line = exc.line + line_off if exc.line and flat is None else node.line
+            at_col = exc.column + col_off if exc.column and flat is None else node.column
+            self.ctx.findings.append(invalid_file(self.src.path, Problem(
+                f"invalid YAML in {what}: {exc.problem}", at_line, at_col)))
+            return None
+        if not docs or docs[0].root is None or not isinstance(docs[0].root.value, dict):
+            return None
+        for dup in docs[0].duplicates:
+            self.ctx.findings.append(
+                duplicate_key(self.src.path, dup, "qdrant-config", line_offset=line_off, col_offset=col_off)
+                if flat is None else duplicate_key(self.src.path, dup, "qdrant-config"))
+        return interpolate_node(shift_node(docs[0].root, line_off, col_off, flat=flat), self.interp)
+
     def config_layers(
         self, name: str, mounts: list[tuple[str, str]], run_mode: str, config_path: str | None, workdir: str,
+        inline: dict[str, Node] | None = None,
     ) -> list[tuple[str, Node | None]]:
         probe = Target(kind="compose", file=self.src.path, label="", config=build_effective(),
                        mounts=mounts, workdir=workdir)
@@ -235,12 +312,25 @@ class ComposeFile:
             elif Path(local).is_file():
                 self.ctx.note(f"{self.src.path} service {name}: {local} is mounted at {container}, "
                               "which Qdrant does not read")
+        inline_at: dict[int, tuple[str, Node]] = {}
+        for cpath in wanted:
+            rank = layer_rank_of_container_path(cpath, run_mode, workdir)
+            if inline and cpath in inline and rank not in chosen and rank not in inline_at:
+                inline_at[rank] = (cpath, inline[cpath])
+        for container, node in (inline or {}).items():
+            if container not in {c for c, _ in inline_at.values()} and container.startswith(config_dir):
+                self.ctx.note(f"{self.src.path}:{node.line}: service {name}: inline content mounted at "
+                              f"{container}, which Qdrant does not read")
         layers: list[tuple[str, Node | None]] = []
-        for rank in sorted(chosen):
-            src = self.ctx.sources.get(chosen[rank])
-            self.ctx.use(src.path)
-            if self.ctx.report_file(src, "qdrant-config"):
-                layers.append((src.path, first_mapping(src)))
+        for rank in sorted({*chosen, *inline_at}):
+            if rank in chosen:
+                src = self.ctx.sources.get(chosen[rank])
+                self.ctx.use(src.path)
+                if self.ctx.report_file(src, "qdrant-config"):
+                    layers.append((src.path, first_mapping(src)))
+            else:
+                cpath, node = inline_at[rank]
+                layers.append((self.src.path, self.parse_inline(node, f"config content mounted at {cpath}")))
         return layers
 
 

@@ -6,6 +6,7 @@ reads after it; so the keys override ``config.service.*``. ``apiKey: true`` make
 generate a random key (a ``ValueRef`` of kind ``helm-generated``), a string is the key
 itself, ``valueFrom.secretKeyRef`` reads an existing Secret, and ``false``, ``""`` or no
 ``apiKey`` configures none. The chart's ``env:`` list becomes container environment.
+An umbrella chart's values file holds these values under the subchart's key (``qdrant:``).
 """
 
 from __future__ import annotations
@@ -38,9 +39,17 @@ def chart_key(node: Node) -> str | None:
 
 
 def helm_target(ctx: BuildContext, src: SourceFile, options: LintOptions) -> Target | None:
+    from qdrantsec.lint.discover import _is_helm_values, umbrella_key
+
     root = first_mapping(src)
     if root is None:
         return None
+    label = f"{src.path} (Helm values)"
+    if isinstance(root.value, dict) and not _is_helm_values(root.value):
+        sub = umbrella_key(root.value)
+        if sub is not None:
+            root = root.value[sub]
+            label = f"{src.path} (Helm values under `{sub}:`)"
     config = root.get("config")
     layers: list[tuple[str, Node | None]] = []
     if config is not None and isinstance(config.value, dict):
@@ -71,7 +80,7 @@ def helm_target(ctx: BuildContext, src: SourceFile, options: LintOptions) -> Tar
     tag = root.get("image", "tag")
     image = f"{getattr(repo, 'value', None) or 'docker.io/qdrant/qdrant'}:{getattr(tag, 'value', None) or ''}"
     return Target(
-        kind="helm-values", file=src.path, label=f"{src.path} (Helm values)", config=cfg,
+        kind="helm-values", file=src.path, label=label, config=cfg,
         config_files=[src.path] if layers else [], runs_qdrant=True, helm_values=root,
         workdir=IMAGE_WORKDIR, options=options,
         extra={"config_nodes": dict(layers), "image": image.rstrip(":")},

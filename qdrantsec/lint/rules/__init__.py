@@ -136,6 +136,22 @@ def has_auth(target: Target) -> bool:
     return any(is_key_set(target, p) for p in KEY_PATHS)
 
 
+def unread_env_files(target: Target) -> list[str]:
+    """``env_file:`` entries of a compose service that could not be read (usually a
+    git-ignored ``.env``): whatever they set is unknown to the linter."""
+    return list(target.extra.get("unread_env_files") or [])
+
+
+def unread_env_note(target: Target) -> str:
+    """", unless the env_file ... sets the key" for a finding that says no key is set, when
+    an env file the linter could not read may set one; else ""."""
+    unread = unread_env_files(target)
+    if not unread:
+        return ""
+    return (f", unless the env_file {', '.join(unread)} (not readable here) sets "
+            "QDRANT__SERVICE__API_KEY")
+
+
 def has_admin_key(target: Target) -> bool:
     return any(is_key_set(target, p) for p in ADMIN_KEY_PATHS)
 

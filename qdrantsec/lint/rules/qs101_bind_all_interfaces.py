@@ -11,6 +11,7 @@ from qdrantsec.lint.rules import (
     fix_location,
     has_auth,
     is_wildcard_host,
+    unread_env_note,
     where_set,
 )
 from qdrantsec.lint.rules.qs102_port_published_publicly import api_published
@@ -56,6 +57,9 @@ class BindAllInterfaces(Rule):
             sev, tail = Severity.LOW, "inside a container; the API key protects it"
         else:
             sev, tail = self.severity, "protected only by the API key"
+        note = "" if authed else unread_env_note(target)
+        if note:
+            sev, tail = min(sev, Severity.MEDIUM), tail + note
         yield self.finding(
             f"Qdrant binds to all interfaces ({host}, {where_set(target, 'service.host')}) {tail}",
             fix_location(target, "service.host"), severity=sev, target=target,

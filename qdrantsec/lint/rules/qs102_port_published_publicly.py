@@ -25,6 +25,7 @@ from qdrantsec.lint.rules import (
     ref_parts,
     same_namespace,
     selector_matches,
+    unread_env_note,
 )
 from qdrantsec.yamlloc import Node
 
@@ -257,5 +258,8 @@ class PortPublishedPublicly(Rule):
                 sev, tail = Severity.CRITICAL, "and no API key is set: anyone reaching it has full access"
             else:
                 sev, tail = self.severity, "the API key is then the only protection"
+            note = "" if authed or metrics_only else unread_env_note(target)
+            if note:
+                sev, tail = min(sev, Severity.HIGH), tail + note
             yield self.finding(f"Qdrant port {names} is reachable from outside ({exp.how}); {tail}",
                                exp.location, severity=sev, target=target)

@@ -12,6 +12,7 @@ from qdrantsec.lint.rules import (
     fix_location,
     is_wildcard_host,
     key_state,
+    unread_env_note,
 )
 from qdrantsec.lint.rules.qs102_port_published_publicly import api_published
 
@@ -59,6 +60,11 @@ class NoAuthentication(Rule):
             msg += f" ({', '.join(empties)} is empty, which Qdrant treats as unset)"
         if reachable:
             msg += "; Qdrant is reachable from the network"
+        note = unread_env_note(target)
+        if note:
+            # a git-ignored .env may well hold QDRANT__SERVICE__API_KEY: say so, and do not
+            # claim the worst
+            sev, msg = min(sev, Severity.MEDIUM), msg + note
         yield self.finding(msg, self._where(target, empties), severity=sev, target=target)
 
     @staticmethod

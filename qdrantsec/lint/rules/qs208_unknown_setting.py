@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from qdrantsec.lint.model import Finding, Location, Rule, Severity, Target
@@ -19,31 +20,60 @@ def _norm(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "")
 
 
-def suggest(path: list[str]) -> str | None:
-    """The setting the user most likely meant."""
-    parent, key = path[:-1], path[-1]
+@lru_cache(maxsize=1)
+def _leaves_by_name() -> dict[str, tuple[str, ...]]:
+    """Known leaf paths by normalised last component (built once: the schema is fixed)."""
+    out: dict[str, list[str]] = {}
+    for full in schema.all_paths():
+        if schema.lookup(full)[0] == schema.LEAF:
+            out.setdefault(_norm(full.rsplit(".", 1)[-1]), []).append(full)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def suggest(path: list[str], rest: tuple[str, ...] = ()) -> str | None:
+    """The setting the user most likely meant for the unknown ``path`` (``rest``: the keys
+    set below it, e.g. ``("level",)`` for ``log: {level: ...}``). Cached: a file set with
+    many unknown keys asks for the same few again and again."""
+    return _suggest(tuple(path), tuple(rest))
+
+
+@lru_cache(maxsize=4096)
+def _suggest(path: tuple[str, ...], rest: tuple[str, ...]) -> str | None:
+    parent, key = list(path[:-1]), path[-1]
     siblings = schema.children(".".join(parent))
     for cand in siblings:
         if _norm(cand) == _norm(key):
             return ".".join([*parent, cand])
-    # a known key under the wrong section (top-level `api_key`, `service.cert`)
-    for full in schema.all_paths():
-        if _norm(full.rsplit(".", 1)[-1]) == _norm(key) and full != ".".join(path):
-            return full
-    close = difflib.get_close_matches(key.lower(), siblings, n=1, cutoff=0.6)
+    # a section split in two (`log: {level: ...}` for `log_level`)
+    if rest:
+        joined = f"{key}_{rest[0]}"
+        for cand in siblings:
+            if _norm(cand) == _norm(joined):
+                return ".".join([*parent, cand])
+    # a known setting under the wrong section (top-level `api_key`, `service.cert`): only
+    # when exactly one leaf has that name, and no sibling is a longer form of it (for
+    # `service.port` the user meant `http_port`, not `cluster.p2p.port`)
+    low = key.lower()
+    if not any(low in cand for cand in siblings):
+        elsewhere = [p for p in _leaves_by_name().get(_norm(key), ()) if p != ".".join(path)]
+        if len(elsewhere) == 1:
+            return elsewhere[0]
+    close = difflib.get_close_matches(low, siblings, n=1, cutoff=0.6)
     if close:
         return ".".join([*parent, close[0]])
-    if key.lower() in ("tls", "ssl", "https"):
+    if low in ("tls", "ssl", "https"):
         return "service.enable_tls"
+    if low == "cors":
+        return "service.enable_cors"
     return None
 
 
-def _first_leaf(node: Any) -> Setting | None:
+def _first_leaf(node: Any, below: tuple[str, ...] = ()) -> tuple[tuple[str, ...], Setting] | None:
     if isinstance(node, Setting):
-        return node if node.source.kind != "default" else None
+        return (below, node) if node.source.kind != "default" else None
     if isinstance(node, dict):
-        for child in node.values():
-            found = _first_leaf(child)
+        for key, child in node.items():
+            found = _first_leaf(child, (*below, key))
             if found is not None:
                 return found
     return None
@@ -53,18 +83,25 @@ def unknown_settings(
     tree: dict[str, Any], prefix: list[str] | None = None,
 ) -> Iterator[tuple[list[str], Setting]]:
     """(path, a setting under it) for each unknown key, top-most only."""
-    prefix = prefix or []
+    for path, _, leaf in _unknown(tree, prefix or []):
+        yield path, leaf
+
+
+def _unknown(
+    tree: dict[str, Any], prefix: list[str],
+) -> Iterator[tuple[list[str], tuple[str, ...], Setting]]:
+    """(unknown path, the keys from it down to a setting, that setting), top-most only."""
     for key, child in tree.items():
         path = [*prefix, key]
         node, _ = schema.lookup(path)
         if node is None:
-            leaf = _first_leaf(child)
-            if leaf is not None:
-                yield path, leaf
+            found = _first_leaf(child)
+            if found is not None:
+                yield path, found[0], found[1]
             continue
         if node in (schema.LEAF, schema.OPEN) or not isinstance(child, dict):
             continue
-        yield from unknown_settings(child, path)
+        yield from _unknown(child, path)
 
 
 def env_name(path: str) -> str:
@@ -92,10 +129,10 @@ class UnknownSetting(Rule):
     )
 
     def check(self, target: Target) -> Iterable[Finding]:
-        for path, leaf in unknown_settings(target.config.tree):
+        for path, rest, leaf in _unknown(target.config.tree, []):
             dotted = ".".join(path)
             sev = Severity.HIGH if _SECURITY_WORDS.search(dotted) else Severity.LOW
-            hint = suggest(path)
+            hint = suggest(path, rest)
             src = leaf.source
             if src.env_var:
                 meant = f"; did you mean {env_name(hint)}?" if hint else ""

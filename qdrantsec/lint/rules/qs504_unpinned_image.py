@@ -20,9 +20,13 @@ def split_image(ref: str) -> tuple[str, str | None, bool]:
     return name, None, bool(digest)
 
 
-def resolve_interpolation(text: str) -> tuple[str, bool]:
+#: stands for a ``${VAR}`` with no default: its value is only known at deploy time
+UNKNOWN = "\x00"
+
+
+def resolve_interpolation(text: str, unknown: str = "") -> tuple[str, bool]:
     """Replace ``${VAR:-default}`` parts by their defaults; (text, whether anything was replaced).
-    A reference without a default becomes an empty string."""
+    A reference without a default becomes ``unknown`` (an empty string by default)."""
     out, i, replaced = "", 0, False
     while i < len(text):
         start = text.find("${", i)
@@ -35,7 +39,11 @@ def resolve_interpolation(text: str) -> tuple[str, bool]:
             break
         out += text[i:start]
         ref = text[start:end + 1]
-        out += ref_default(ref) or "" if ref_parts(ref) is not None else ref
+        if ref_parts(ref) is None:
+            out += ref
+        else:
+            default = ref_default(ref)
+            out += unknown if default is None else default
         replaced, i = True, end + 1
     return out, replaced
 
@@ -70,10 +78,10 @@ class UnpinnedImage(Rule):
         image, node = image_of(target)
         if image is None or node is None:
             return
-        resolved, interpolated = resolve_interpolation(image)
+        resolved, interpolated = resolve_interpolation(image, UNKNOWN)
         repo, tag, pinned = split_image(resolved.strip())
-        if pinned or not is_qdrant_repo(repo):
-            return
+        if pinned or not is_qdrant_repo(repo) or (tag is not None and UNKNOWN in tag):
+            return  # a digest, another image, or a tag chosen at deploy time (`:${APP_TAG}`)
         file = target.workload.file if target.workload is not None else target.file
         where = Location.of_node(file, node)
         via = f" (by default of `{image}`)" if interpolated else ""

@@ -1,0 +1,235 @@
+"""Shapes seen in deployment files people really publish, each reduced to a small fixture
+written for this project (not copied): compose ``configs:`` with inline content, configs
+with keys Qdrant ignores, umbrella-chart values, other charts' values that only mention the
+Qdrant image, deploy-time image references, unreadable ``env_file:``s."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from qdrantsec.lint.discover import detect_kind
+from qdrantsec.lint.engine import lint_paths
+from qdrantsec.lint.inputs.source import read_source
+from qdrantsec.lint.model import Finding, ValueRef
+from qdrantsec.lint.rules.qs208_unknown_setting import _suggest, suggest
+
+
+def write(base: Path, name: str, text: str) -> str:
+    path = base / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return str(path)
+
+
+def lint(*paths: str) -> list[Finding]:
+    return lint_paths(list(paths)).findings
+
+
+def by_rule(findings: list[Finding], rule: str) -> list[Finding]:
+    return [f for f in findings if f.rule == rule]
+
+
+# -- compose configs: / secrets: -------------------------------------------------------
+COMPOSE_INLINE_KEY = """
+services:
+  vectors:
+    image: qdrant/qdrant:v1.19.0-unprivileged
+    configs:
+      - source: qdrant_settings
+        target: /qdrant/config/production.yaml
+configs:
+  qdrant_settings:
+    content: |
+      log_level: INFO
+      service:
+        api_key: ${VECTORS_KEY:?set it}
+        enable_cors: false
+"""
+
+
+def test_compose_inline_config_content_is_layered_with_positions(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", COMPOSE_INLINE_KEY)
+    result = lint_paths([path])
+    (t,) = result.targets
+    key = t.config.get("service.api_key")
+    assert isinstance(key, ValueRef)  # interpolated as compose interpolates the file
+    setting = t.config.setting("service.enable_cors")
+    assert setting is not None and setting.value is False
+    assert (setting.source.file, setting.source.line, setting.source.column) == (path, 13, 22)
+    rules = {f.rule for f in result.findings}
+    assert "QS201" not in rules and "QS601" not in rules
+
+
+def test_compose_config_file_source_and_secret_target(tmp_path: Path) -> None:
+    write(tmp_path, "qdrant.yaml", """
+        service:
+          api_key: ""
+        """)
+    path = write(tmp_path, "compose.yaml", """
+        services:
+          db:
+            image: qdrant/qdrant:v1.19.0
+            secrets:
+              - source: qdrant_conf
+                target: /qdrant/config/local.yaml
+        secrets:
+          qdrant_conf:
+            file: ./qdrant.yaml
+        """)
+    findings = lint(path)
+    (empty,) = by_rule(findings, "QS202")
+    assert Path(empty.location.file or "").name == "qdrant.yaml" and empty.location.line == 2
+
+
+def test_compose_inline_config_with_bad_yaml_points_into_the_compose_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          q:
+            image: qdrant/qdrant:v1.19.0
+            configs:
+              - source: c
+                target: /qdrant/config/config.yaml
+        configs:
+          c:
+            content: |
+              service:
+                api_key: [unclosed
+        """)
+    (bad,) = by_rule(lint(path), "QS001")
+    assert bad.location.file == path and bad.location.line is not None and bad.location.line > 10
+
+
+# -- kind detection ------------------------------------------------------------------------
+def test_qdrant_config_with_keys_qdrant_ignores_is_still_a_qdrant_config(tmp_path: Path) -> None:
+    path = write(tmp_path, "qdrant/config.yaml", """
+        service:
+          http_port: 6333
+          enable_tls: false
+        optimizer:
+          deleted_threshold: 0.2
+        log_level: INFO
+        """)
+    assert detect_kind(read_source(path), hint="yaml") == "qdrant-config"
+    findings = lint(str(tmp_path))
+    (unknown,) = by_rule(findings, "QS208")
+    assert "`optimizer`" in unknown.message and unknown.location.line == 4
+    assert by_rule(findings, "QS201")
+
+
+def test_other_app_config_with_a_service_section_is_not_a_qdrant_config(tmp_path: Path) -> None:
+    path = write(tmp_path, "config.yaml", """
+        name: something
+        slug: other
+        arch: [amd64]
+        service:
+          host: 0.0.0.0
+        ports:
+          6333/tcp: 6333
+        """)
+    assert detect_kind(read_source(path), hint="yaml") is None
+
+
+def test_values_of_another_chart_naming_the_qdrant_image_are_not_qdrant_chart_values(tmp_path: Path) -> None:
+    path = write(tmp_path, "values.yaml", """
+        nameOverride: ""
+        image:
+          registry: docker.io
+          repository: qdrant/qdrant
+          tag: v1.19.0
+        versions:
+          - major: "1"
+        dataMountPath: /qdrant/storage
+        """)
+    assert detect_kind(read_source(path), hint="yaml") is None
+
+
+def test_umbrella_chart_values_under_a_qdrant_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "values.yaml", """
+        qdrant:
+          image:
+            repository: qdrant/qdrant
+            tag: v1.19.0
+          apiKey: true
+          config:
+            service:
+              kind: ClusterIP
+        namespace:
+          create: true
+        """)
+    assert detect_kind(read_source(path), hint="yaml") == "helm-values"
+    result = lint_paths([path])
+    (t,) = result.targets
+    assert t.kind == "helm-values" and "qdrant:" in t.label
+    assert isinstance(t.config.get("service.api_key"), ValueRef)
+    (unknown,) = by_rule(result.findings, "QS208")
+    assert unknown.location.line == 8
+    assert not by_rule(result.findings, "QS201")
+
+
+# -- compose images and env files ---------------------------------------------------------------
+def test_deploy_time_image_of_a_service_named_qdrant_is_linted(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          qdrant:
+            image: ${REGISTRY_REPO}:${REGISTRY_TAG}
+            ports:
+              - "6333:6333"
+          web:
+            image: ${WEB_IMAGE}
+            ports:
+              - "8080:8080"
+        """)
+    result = lint_paths([path])
+    assert [t.compose_service_name for t in result.targets] == ["qdrant"]
+    assert by_rule(result.findings, "QS102")
+    assert not by_rule(result.findings, "QS504")  # the tag is not known here
+    assert any("set at deploy time" in n for n in result.notes)
+
+
+def test_tag_from_a_variable_without_default_is_not_called_latest(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:${QDRANT_TAG}
+          other:
+            image: qdrant/qdrant:${QDRANT_TAG:-latest}
+        """)
+    flagged = by_rule(lint(path), "QS504")
+    assert [f.location.line for f in flagged] == [5]
+
+
+def test_unreadable_env_file_softens_the_no_key_findings(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            env_file: .env.local
+            ports:
+              - "6333:6333"
+        """)
+    findings = lint(path)
+    (no_auth,) = by_rule(findings, "QS201")
+    assert no_auth.severity.label == "medium" and ".env.local" in no_auth.message
+    assert all(f.severity.label != "critical" for f in findings)
+
+
+# -- QS208 suggestions -------------------------------------------------------------------
+def test_suggestions_for_keys_seen_in_real_files() -> None:
+    assert suggest(["log"], ("level",)) == "log_level"
+    assert suggest(["service", "telemetry_disabled"]) == "telemetry_disabled"
+    assert suggest(["api_key"]) == "service.api_key"
+    # `port` is a longer sibling's suffix: not the lone `cluster.p2p.port` elsewhere
+    assert suggest(["service", "port"]) in ("service.http_port", "service.grpc_port")
+    # ambiguous leaf names get no cross-section guess
+    assert suggest(["service", "enabled"]) != "cluster.enabled"
+    assert suggest(["service", "cors"]) == "service.enable_cors"
+    assert suggest(["storage", "on_disk"]) != "logger.on_disk"
+
+
+def test_suggestions_are_cached() -> None:
+    _suggest.cache_clear()
+    for _ in range(50):
+        suggest(["service", "api-kee"])
+    info = _suggest.cache_info()
+    assert info.misses == 1 and info.hits == 49
