@@ -436,6 +436,62 @@ def test_value_exists_key_must_be_a_json_path(key: str, ok: bool) -> None:
         assert both.reported.qdrant_answer == "403 InvalidSignature"
 
 
+# JWT edge cases with both secrets configured (as in Qdrant's auth tests: api_key and
+# alt_api_key, jwt_rbac): (label, claims or raw token maker, expected status, expected body).
+# Sources: jwt_parser.rs tests and JwtParser::new (HS256 only, 30 s leeway, no required claims),
+# mod.rs validate_request (api_key's parser first, then alt's; the first error is reported, so
+# a claims error from api_key's parser surfaces as alt's InvalidSignature), rbac/mod.rs
+# (payload constraint, unique collections), serde (unknown fields ignored, known ones once).
+def _tok(claims: Any, secret: str = API_KEY, **kw: Any) -> Any:
+    return lambda now: mint_jwt(claims(now) if callable(claims) else claims, secret, **kw)
+
+
+JWT_CASES: list[tuple[str, Any, int, str | None]] = [
+    ("expired_31s", _tok(lambda now: {"access": "r", "exp": now - 31}), 403, "ExpiredSignature"),
+    ("expired_within_leeway", _tok(lambda now: {"access": "r", "exp": now - 25}), 200, None),
+    ("no_exp", _tok({"access": "r"}), 200, None),
+    ("no_access_is_manage", _tok({}), 200, None),
+    ("wrong_secret", _tok({"access": "r"}, "wrong-secret"), 403, "InvalidSignature"),
+    ("alt_secret", _tok({"access": "r"}, ALT_KEY), 200, None),
+    ("alt_secret_expired", _tok(lambda now: {"access": "r", "exp": now - 100}, ALT_KEY), 403,
+     "InvalidSignature"),
+    ("alg_hs512", _tok({"access": "r"}, alg="HS512"), 401, "Invalid API key or JWT"),
+    ("alg_none", _tok({"access": "r"}, alg="none"), 401, "Invalid API key or JWT"),
+    ("padded", _tok({"access": "r", "x": "a"}, pad=True), 401, "Invalid API key or JWT"),
+    ("not_a_jwt", lambda now: "foo.bar.baz", 401, "Invalid API key or JWT"),
+    ("payload_constraint", _tok(CLAIMS["coll_r_payload"]), 401, None),
+    ("payload_constraint_alt", _tok(CLAIMS["coll_r_payload"], ALT_KEY), 403, "InvalidSignature"),
+    ("payload_null", _tok({"access": [{"collection": COLL, "access": "r", "payload": None}]}),
+     200, None),
+    ("duplicate_collection", _tok({"access": [{"collection": COLL, "access": "r"},
+                                              {"collection": COLL, "access": "rw"}]}), 401, None),
+    ("empty_access_list", _tok({"access": []}), 200, None),
+    ("unknown_claims", _tok({"access": "r", "aud": 5, "nbf": 9999999999, "foo": [1]}), 200, None),
+    ("global_rw_is_no_mode", _tok({"access": "rw"}), 403, "InvalidSignature"),
+    ("access_null", _tok({"access": None}), 403, "InvalidSignature"),
+    ("exp_float", _tok(lambda now: {"access": "r", "exp": now + 100.5}), 403, "InvalidSignature"),
+    ("repeated_access", _tok(None, raw_payload=b'{"access":"r","access":"m"}'), 403,
+     "InvalidSignature"),
+    ("repeated_unknown", _tok(None, raw_payload=b'{"access":"r","x":1,"x":2}'), 200, None),
+]
+
+
+@pytest.mark.parametrize(("label", "make", "status", "text"), JWT_CASES,
+                         ids=[c[0] for c in JWT_CASES])
+def test_jwt_edge_cases_pure(label: str, make: Any, status: int, text: str | None) -> None:
+    now = int(time.time())
+    verdict = inspect(jws.decode(make(now)), SECRETS, now=now).verdict
+    assert verdict is not None
+    if status == 200:
+        assert verdict.accepted, verdict.explanation()
+        return
+    assert verdict.reported is not None, label
+    answer = verdict.reported.qdrant_answer
+    assert answer.startswith(str(status)), (label, answer)
+    if text is not None:
+        assert answer == f"{status} {text}", (label, answer)
+
+
 # -- live: the test peer ----------------------------------------------------------------------
 
 
@@ -674,3 +730,20 @@ def test_peer_value_exists_key_must_be_a_json_path(client: httpx.Client) -> None
         "collection": COLL, "matches": [{"key": "a", "value": "x"}]}}, API_KEY)
     res = client.get("/collections", headers={"authorization": f"Bearer {token}"})
     assert res.status_code == 200, res.text
+
+
+@pytest.mark.integration
+def test_jwt_edge_cases_live(client: httpx.Client) -> None:
+    now = int(time.time())
+    failures = []
+    for label, make, status, text in JWT_CASES:
+        res = client.get("/collections", headers={"authorization": f"Bearer {make(now)}"})
+        if res.status_code != status or (text is not None and res.text != text):
+            failures.append(f"{label}: {res.status_code} {res.text[:120]}")
+    assert not failures, "\n".join(failures)
+    # an empty access list reaches nothing collection-scoped and lists nothing
+    h = {"authorization": f"Bearer {mint_jwt({'access': []}, API_KEY)}"}
+    assert client.get("/collections", headers=h).json()["result"]["collections"] == []
+    res = client.get(C, headers=h)
+    assert res.status_code == 403
+    assert _forbidden_text(res) == f"Forbidden: Access to collection {COLL} is required"

@@ -116,10 +116,54 @@ def valid_json_path(key: str) -> bool:
     return all(int(n) < 2**64 for n in re.findall(r"\[([0-9]+)\]", re.sub(r'"[^"]*"', "", key)))
 
 
+class _Obj(dict):  # type: ignore[type-arg]
+    """A JSON object that remembers the keys it saw more than once."""
+
+    repeated: frozenset[str] = frozenset()
+
+
+def _obj(pairs: list[tuple[str, Any]]) -> _Obj:
+    out = _Obj()
+    seen: set[str] = set()
+    rep: set[str] = set()
+    for k, v in pairs:
+        (rep if k in seen else seen).add(k)
+        out[k] = v
+    out.repeated = frozenset(rep)
+    return out
+
+
+def _bad_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+def serde_json(raw: bytes) -> Any:
+    """Parse like serde_json: UTF-8, no NaN/Infinity, finite numbers; objects are ``_Obj``."""
+    return json.loads(raw.decode("utf-8"), object_pairs_hook=_obj,
+                      parse_constant=_bad_constant, parse_float=_float)
+
+
+_HEADER_FIELDS = ("typ", "alg", "cty", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256")
+
+
+def _no_repeats(obj: Any, fields: tuple[str, ...], where: str) -> None:
+    """serde's derived structs refuse a known field given twice (unknown ones are ignored)."""
+    if isinstance(obj, _Obj) and obj.repeated & set(fields):
+        raise NotAJwt(f"{where}: duplicate field")
+
+
 def parse_claims(payload: Any) -> tuple[dict[str, Any], Access]:
     """Deserialize claims with Qdrant's types; raise NotAJwt on any type error."""
     if not isinstance(payload, dict):
         raise NotAJwt("claims not an object")
+    _no_repeats(payload, ("sub", "exp", "access", "value_exists", "subject"), "claims")
     sub = payload.get("sub")
     if sub is not None and not isinstance(sub, str):
         raise NotAJwt("sub")
@@ -134,12 +178,14 @@ def parse_claims(payload: Any) -> tuple[dict[str, Any], Access]:
     if ve is not None:
         if not isinstance(ve, dict) or not isinstance(ve.get("collection"), str):
             raise NotAJwt("value_exists")
+        _no_repeats(ve, ("collection", "matches"), "value_exists")
         matches = ve.get("matches")
         if not isinstance(matches, list):
             raise NotAJwt("value_exists.matches")
         for m in matches:
             if not isinstance(m, dict) or not isinstance(m.get("key"), str):
                 raise NotAJwt("value_exists.matches.key")
+            _no_repeats(m, ("key", "value"), "value_exists.matches")
             if not valid_json_path(m["key"]):
                 raise NotAJwt("value_exists.matches.key is not a JSON path")
             if "value" not in m:
@@ -162,6 +208,7 @@ def _parse_access(raw: Any) -> Access:
     for entry in raw:
         if not isinstance(entry, dict):
             raise NotAJwt("access entry")
+        _no_repeats(entry, ("collection", "access", "payload"), "access entry")
         name = entry.get("collection")
         mode = entry.get("access")
         if not isinstance(name, str) or mode not in ("r", "rw", "prw"):
@@ -194,11 +241,12 @@ def decode_jwt(token: str, secret: str, now: float | None = None) -> tuple[dict[
         raise NotAJwt("not three parts")
     header_b64, payload_b64, sig_b64 = parts
     try:
-        header = json.loads(b64url_decode_strict(header_b64).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = serde_json(b64url_decode_strict(header_b64))
+    except ValueError:
         raise NotAJwt("header json") from None
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise NotAJwt("header alg")
+    _no_repeats(header, _HEADER_FIELDS, "header")
     # jsonwebtoken's Header struct: typed optional members fail deserialisation when mistyped
     for name in ("typ", "cty", "jku", "kid", "x5u", "x5t", "x5t#S256"):
         if header.get(name) is not None and not isinstance(header[name], str):
@@ -220,8 +268,8 @@ def decode_jwt(token: str, secret: str, now: float | None = None) -> tuple[dict[
     if not hmac.compare_digest(signature, expected):
         raise AuthError(403, "InvalidSignature")
     try:
-        payload = json.loads(b64url_decode_strict(payload_b64).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload = serde_json(b64url_decode_strict(payload_b64))
+    except ValueError:
         raise NotAJwt("claims json") from None
     claims, access = parse_claims(payload)
     exp = claims.get("exp")
