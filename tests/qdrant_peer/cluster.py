@@ -79,10 +79,13 @@ ApplyHook = Callable[[str, str, "dict[str, Any] | None"], None]
 class PeerError(Exception):
     """An error answered to the REST caller with ``status`` and ``message``."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, *, wire: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # the exact text Qdrant answers, when it differs from ``message`` (whose wording other
+        # callers of this module rely on); app/handlers answer ``wire or message``
+        self.wire = wire
 
 
 class _SendError(Exception):
@@ -303,6 +306,11 @@ def _make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
 
 
 # --------------------------------------------------------------------------- Cluster
+
+
+def _duration_debug(seconds: float) -> str:
+    """Rust's ``Debug`` for a ``Duration`` of whole or fractional seconds (``60s``, ``1.5s``)."""
+    return f"{seconds:g}s" if float(seconds).is_integer() else f"{seconds}s"
 
 
 class _PeerInfo:
@@ -918,7 +926,11 @@ class Cluster:
             and info.commit is not None
         ]
         if not commits:
-            return False
+            # Qdrant (src/common/health.rs) asks the other peers for their commit and goes on
+            # with 0 when every request failed ("can give a false-positive result"): a peer
+            # whose every other peer is down turns ready once each of them has failed.
+            tried = [self._info.get(p) for p in others]
+            return all(info is not None and info.consecutive_failures >= 1 for info in tried)
         return len(self._log) >= max(commits)
 
     def ready(self) -> bool:
@@ -1000,10 +1012,16 @@ class Cluster:
         for pid, _uri in others:
             outcome = results.get(pid)
             if outcome is None or (isinstance(outcome, _SendError) and outcome.timeout):
+                # StorageError::timeout(timeout, "Timed out ... after {elapsed:?}") renders the
+                # tokio `Elapsed` with Debug and the Duration with Debug (src/common/audit.rs)
                 raise PeerError(
                     f"Timeout error: Operation 'fetch audit logs from peer {pid}' timed out "
                     f"after {timeout:g} seconds",
                     408,
+                    wire=(
+                        f"Timeout: Operation 'Timed out fetching audit logs from peer {pid} "
+                        f"after Elapsed(())' timed out after {_duration_debug(timeout)}"
+                    ),
                 )
             if isinstance(outcome, _SendError):
                 raise PeerError(

@@ -41,9 +41,18 @@ def _plain_forbidden(fn: Any) -> Any:
 # ============================================================================ service
 
 
+# `commit` is the git sha compiled in by lib/api/build.rs (GIT_COMMIT_ID, else `git rev-parse
+# HEAD`), so release builds always have it; this is the 1.19.0 version-bump commit.
+QDRANT_COMMIT = "74f3e85b9473c62560006c043e13737ce6b48412"
+
+
 @route("GET", "/")
 def root(ctx: Ctx) -> Response:
-    body = {"title": "qdrant - vector search engine", "version": QDRANT_VERSION}
+    body = {
+        "title": "qdrant - vector search engine",
+        "version": QDRANT_VERSION,
+        "commit": QDRANT_COMMIT,
+    }
     return Response(200, json.dumps(body).encode())
 
 
@@ -61,10 +70,149 @@ def readyz(ctx: Ctx) -> Response:
     return Response(503, b"some shards are not ready", TEXT)
 
 
+def _query_uint(ctx: Ctx, name: str, *, minimum: int | None = None) -> int | None:
+    """An ``Option<u64/usize>`` query parameter as actix_web_validator's ``Query`` reads it:
+    a parse failure is 400, a failed ``#[validate(range(min))]`` 422 (src/actix/mod.rs)."""
+    raw = ctx.query.get(name)
+    if raw is None:
+        return None
+    if not raw:
+        raise HttpError(
+            400, "Deserialize error in query parameters: cannot parse integer from empty string"
+        )
+    if not (raw.isascii() and raw.lstrip("+").isdigit() and raw.count("+") <= 1):
+        raise HttpError(400, "Deserialize error in query parameters: invalid digit found in string")
+    value = int(raw)
+    if minimum is not None and value < minimum:
+        raise HttpError(
+            422,
+            f"Validation error in query parameters: [{name}: value {value} invalid, must be "
+            f"{minimum} or larger]",
+        )
+    return value
+
+
+def _query_bool(ctx: Ctx, name: str) -> bool | None:
+    raw = ctx.query.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise HttpError(
+            400, "Deserialize error in query parameters: provided string was not `true` or `false`"
+        )
+    return raw == "true"
+
+
+def _telemetry_level(ctx: Ctx) -> int:
+    """``TelemetryParam``: details_level (usize, clamped to 0..4), anonymize, per_collection,
+    timeout (>= 1).  Validated before anything else, as the extractor does."""
+    level = _query_uint(ctx, "details_level") or 0
+    _query_bool(ctx, "anonymize")
+    _query_bool(ctx, "per_collection")
+    _query_uint(ctx, "timeout", minimum=1)
+    return min(level, 4)
+
+
+def _cluster_telemetry(ctx: Ctx, level: int) -> dict[str, Any]:
+    """``ClusterTelemetry::collect`` (src/common/telemetry_ops/cluster_telemetry.rs)."""
+    app = ctx.app
+    settings = app.settings
+    cluster_cfg = settings.get("cluster") or {}
+    out: dict[str, Any] = {"enabled": bool(cluster_cfg.get("enabled"))}
+    status = app.cluster.status() if app.cluster is not None else None
+    if level >= 1 and status is not None:
+        raft = status.get("raft_info", {})
+        out["status"] = {
+            "number_of_peers": len(status.get("peers", {})),
+            "term": raft.get("term"),
+            "commit": raft.get("commit"),
+            "pending_operations": raft.get("pending_operations"),
+            "role": raft.get("role"),
+            "is_voter": raft.get("is_voter"),
+            "peer_id": status.get("peer_id"),
+            "consensus_thread_status": status.get("consensus_thread_status"),
+        }
+    if level >= 2:
+        p2p = cluster_cfg.get("p2p") or {}
+        consensus = cluster_cfg.get("consensus") or {}
+        out["config"] = {
+            "grpc_timeout_ms": cluster_cfg.get("grpc_timeout_ms"),
+            "p2p": {"connection_pool_size": p2p.get("connection_pool_size")},
+            "consensus": {
+                "max_message_queue_size": consensus.get("max_message_queue_size"),
+                "tick_period_ms": consensus.get("tick_period_ms"),
+                "bootstrap_timeout_sec": consensus.get("bootstrap_timeout_sec"),
+            },
+        }
+        if status is not None:
+            out["peers"] = status.get("peers", {})
+    out["resharding_enabled"] = bool(cluster_cfg.get("resharding_enabled"))
+    return out
+
+
+def _qdrant_telemetry(ctx: Ctx, level: int) -> dict[str, Any]:
+    """``TelemetryCollector::prepare_data`` (src/common/telemetry.rs) over the peer's state.
+
+    Member presence follows Qdrant: ``cluster``, ``requests`` and ``quota`` need global
+    access; ``memory`` needs global access and ``details_level >= 1``; ``hardware`` and
+    ``search_pool`` appear at ``details_level >= 1`` for every caller; collection entries are
+    aggregated at level 1 and full (``id``, ``init_time_ms``, ``config``) from level 2.
+    """
+    base = ctx.app.telemetry(ctx.identity, level)
+    is_global = ctx.identity.access.is_global
+    summary = ctx.app.storage.summary()
+    names = [n for n in ctx.app.storage.names() if can_see(ctx.identity.access, n)]
+
+    app_part = dict(base["app"])
+    audit = ctx.app.audit
+    if "audit" in app_part:
+        app_part["audit"] = dict(app_part["audit"])
+        if level > 2 and audit is not None:
+            app_part["audit"]["dir_size_bytes"] = audit.dir_size_bytes()
+    collections: dict[str, Any] = {"number_of_collections": len(names)}
+    if level >= 1:
+        entries = []
+        for name in names:
+            info = summary.get(name, {})
+            config = info.get("config") or {}
+            if level == 1:
+                entries.append({
+                    "vectors": info.get("points_count", 0),
+                    "optimizers_status": "ok",
+                    "params": config.get("params", {}),
+                })
+            else:
+                entries.append({"id": name, "init_time_ms": 0, "config": config})
+        collections["collections"] = entries
+        collections["snapshots"] = [{"id": name} for name in names]
+    result: dict[str, Any] = {"id": base["id"], "app": app_part, "collections": collections}
+    if is_global:
+        result["cluster"] = _cluster_telemetry(ctx, level)
+        rest = {
+            pattern: {status: {"count": count} for status, count in by_status.items()}
+            for pattern, by_status in base.get("requests", {}).get("rest", {})
+            .get("responses", {}).items()
+        }
+        result["requests"] = {"rest": {"responses": rest}, "grpc": {"responses": {}}}
+        if level >= 1:
+            result["memory"] = base.get("memory") or {
+                "active_bytes": 0, "allocated_bytes": 0, "metadata_bytes": 0,
+                "resident_bytes": 0, "retained_bytes": 0,
+            }
+    if level >= 1:
+        result["hardware"] = {"collection_data": {}}
+        result["search_pool"] = {"mode": "high_cpu", "high_cpu_threads": 0, "high_io_threads": 0}
+    if is_global:
+        result["quota"] = {
+            "config": {"enabled": False},
+            "exceeded": {"resident_memory": None, "disk_usage": None},
+        }
+    return result
+
+
 @route("GET", "/telemetry")
 def telemetry(ctx: Ctx) -> Any:
-    level = int(ctx.query.get("details_level") or 0)
-    return ctx.app.telemetry(ctx.identity, level)
+    return _qdrant_telemetry(ctx, _telemetry_level(ctx))
 
 
 @route("GET", "/cluster/telemetry")
@@ -76,10 +224,14 @@ def cluster_telemetry(ctx: Ctx) -> Any:
 def metrics(ctx: Ctx) -> Response:
     from .access import Forbidden, global_error
 
+    _query_bool(ctx, "anonymize")
+    _query_bool(ctx, "per_collection")
+    _query_uint(ctx, "timeout", minimum=1)
     err = global_error(ctx.identity.access, G_READ)  # not audited (facts 5.4)
     if err:
         raise Forbidden(err)
-    return Response(200, ctx.app.metrics_text(), "text/plain; version=0.0.4")
+    # actix `ContentType::plaintext()`
+    return Response(200, ctx.app.metrics_text(), TEXT)
 
 
 @route("GET", "/issues")
@@ -151,51 +303,82 @@ def update_quotas(ctx: Ctx) -> Any:
 
 
 def _parse_time(value: Any, name: str) -> str | None:
+    """``Option<DateTime<Utc>>``: ``null`` is None; a string must be RFC 3339 with an offset
+    (chrono's relaxed parser: ``T``/``t``/space, 0-9 fractional digits, ``Z`` or ``+hh:mm``)."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise HttpError(400, f"Format error in JSON body: `{name}` must be an RFC 3339 string")
+        raise HttpError(
+            400,
+            f"Format error in JSON body: invalid type: {_json_kind(value)}, expected an RFC 3339 "
+            f"formatted date and time string (field `{name}`)",
+        )
     try:
-        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        from .audit import parse_timestamp
+    except ImportError:  # audit.py unavailable: fall back to the stdlib parser
+        def parse_timestamp(text: str) -> int:
+            return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    try:
+        parse_timestamp(value)
     except ValueError:
         raise HttpError(
-            400, f"Format error in JSON body: `{name}`: input is not a valid RFC 3339 date"
+            400, f"Format error in JSON body: input contains invalid characters (field `{name}`)"
         ) from None
     return value
 
 
+def _json_kind(value: Any) -> str:
+    """serde's ``Unexpected`` wording for a JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value)}"
+    return "sequence" if isinstance(value, list) else "map"
+
+
 @route("POST", "/audit/logs")
 def audit_logs(ctx: Ctx) -> Any:
+    # Extractors run before the handler, in declaration order: the query (`timeout`, u64 >= 1)
+    # then the JSON body (src/actix/api/audit_api.rs).
+    timeout = _query_uint(ctx, "timeout", minimum=1)
     body = ctx.obj()
     time_from = _parse_time(body.get("time_from"), "time_from")
     time_to = _parse_time(body.get("time_to"), "time_to")
-    limit = body.get("limit", 100)
+    limit = body.get("limit")
     if limit is None:
-        limit = 100
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-        raise HttpError(400, "Format error in JSON body: invalid type for `limit`")
-    if not 1 <= limit <= 10000:
+        limit = 100  # AuditLogQuery::new default
+    elif not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise HttpError(
+            400, f"Format error in JSON body: invalid type: {_json_kind(limit)}, expected usize"
+            if not (isinstance(limit, int) and not isinstance(limit, bool))
+            else f"Format error in JSON body: invalid value: integer `{limit}`, expected usize",
+        )
+    elif not 1 <= limit <= 10000:
         raise HttpError(
             422,
             f"Validation error in JSON body: [limit: value {limit} invalid, must be from 1 to "
             "10000]",
         )
-    filters = body.get("filters") or {}
-    if not isinstance(filters, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in filters.items()
-    ):
+    # `#[serde(default)] filters: HashMap<String, String>`: absent -> {}, null is a type error
+    filters = body.get("filters", {})
+    if not isinstance(filters, dict):
         raise HttpError(
-            400, "Format error in JSON body: `filters` must be an object of string values"
+            400, f"Format error in JSON body: invalid type: {_json_kind(filters)}, expected a map"
         )
-    timeout_raw = ctx.query.get("timeout")
-    timeout = 60
-    if timeout_raw is not None:
-        try:
-            timeout = int(timeout_raw)
-        except ValueError:
-            raise HttpError(400, "Query deserialize error: invalid digit found in string") from None
-        if timeout < 1:
-            raise HttpError(422, "Validation error in query params: [timeout: must be >= 1]")
+    for value in filters.values():
+        if not isinstance(value, str):
+            raise HttpError(
+                400,
+                f"Format error in JSON body: invalid type: {_json_kind(value)}, expected a string",
+            )
+    if timeout is None:
+        timeout = 60  # DEFAULT_GRPC_TIMEOUT
     ctx.checker.check_global(G_MANAGE, "get_audit_logs")
     app = ctx.app
     if app.audit_section is None:
@@ -207,7 +390,7 @@ def audit_logs(ctx: Ctx) -> Any:
             entries = app.cluster.gather_audit(time_from, time_to, limit, filters, timeout)
         except Exception as exc:
             status = getattr(exc, "status", 500)
-            raise HttpError(status, str(exc)) from None
+            raise HttpError(status, getattr(exc, "wire", None) or str(exc)) from None
     else:
         entries = app.audit.query(
             time_from=time_from, time_to=time_to, limit=limit, filters=filters
