@@ -101,6 +101,8 @@ class _Run:
                 if problem is not None:
                     why += " (a template)" if _looks_templated(src) else " (invalid YAML)"
                 self.skip(cand.path, why)
+                if cand.explicit and problem is not None and problem.template:
+                    self.result.skipped.append((cand.path, problem.message))
             return
         self.result.files.append(src.path)
         self.by_kind[kind].append(src)

@@ -290,3 +290,6 @@ class LintResult:
     errors: list[FileError] = field(default_factory=list)
     #: what ``-v`` shows: files skipped and why, mounts Qdrant does not read, ...
     notes: list[str] = field(default_factory=list)
+    #: files named on the command line that were skipped anyway (templates), with why: the
+    #: summary mentions them, so naming a file never ends in a silent "0 files"
+    skipped: list[tuple[str, str]] = field(default_factory=list)

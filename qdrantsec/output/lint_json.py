@@ -3,7 +3,8 @@
     {"findings": [{"rule", "name", "severity", "file", "line", "column", "message", "fix",
                    "suppressed", + "env_var", "note", "target", "suppression" when set}],
      "summary": {"total", "by_severity", "suppressed", "files", "errors"},
-     "errors": [{"file", "message"}]}
+     "errors": [{"file", "message"}],
+     "skipped": [{"file", "reason"}]}  (only when a named file was skipped: a template)
 
 ``file`` is relative and POSIX (null only for a Qdrant default with no file); ``line`` and
 ``column`` are null when unknown, never a made-up 1. Ordered by file, line, column, rule.
@@ -39,12 +40,16 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def document(result: LintResult, *, show_suppressed: bool) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "findings": [finding_dict(f) for f in ordered(result.findings, show_suppressed)],
         "summary": summarize(result).as_dict(),
         "errors": [{"file": display_path(e.file), "message": e.message}
                    for e in sorted(result.errors, key=lambda e: display_path(e.file))],
     }
+    skipped = getattr(result, "skipped", None)
+    if skipped:
+        out["skipped"] = [{"file": display_path(path), "reason": why} for path, why in skipped]
+    return out
 
 
 def render(result: LintResult, *, show_suppressed: bool) -> str:

@@ -81,6 +81,11 @@ def summary_line(result: LintResult, show_suppressed: bool) -> str:
         text += f" {s.suppressed} suppressed ({shown})."
     if s.errors:
         text += f" {_plural(s.errors, 'file')} could not be linted."
+    skipped = getattr(result, "skipped", None) or []
+    if skipped:
+        names = ", ".join(path for path, _ in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        text += (f" Skipped {_plural(len(skipped), 'named file')} ({names}): templates are not YAML "
+                 "until rendered; lint the rendered output.")
     return text
 
 

@@ -233,3 +233,47 @@ def test_suggestions_are_cached() -> None:
         suggest(["service", "api-kee"])
     info = _suggest.cache_info()
     assert info.misses == 1 and info.hits == 49
+
+
+# -- templates -------------------------------------------------------------------------------
+CHART_TEMPLATE = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "vectors.fullname" . }}
+  labels:
+    {{- include "vectors.labels" . | nindent 4 }}
+spec:
+  type: {{ .Values.service.type }}
+"""
+
+
+def test_named_template_is_skipped_and_the_summary_says_so(tmp_path: Path) -> None:
+    from qdrantsec.output.lint_json import document
+    from qdrantsec.output.lint_text import summary_line
+
+    path = write(tmp_path, "templates/service.yaml", CHART_TEMPLATE)
+    result = lint_paths([path])
+    assert result.findings == [] and [p for p, _ in result.skipped] == [path]
+    assert "templates are not YAML until rendered" in summary_line(result, False)
+    assert document(result, show_suppressed=False)["skipped"][0]["reason"].startswith("a template")
+
+
+def test_template_forced_to_a_kind_is_a_low_clear_finding(tmp_path: Path) -> None:
+    path = write(tmp_path, "templates/service.yaml", CHART_TEMPLATE)
+    (bad,) = lint_paths([path], kind="k8s").findings
+    assert bad.rule == "QS001" and bad.severity.label == "low"
+    assert bad.message.startswith("a template (`{{ ... }}` at line 4)")
+    assert (bad.location.line, bad.location.column) == (4, 9)
+    assert "helm template" in bad.fix
+
+
+def test_real_syntax_error_far_from_a_quoted_placeholder_is_invalid_yaml(tmp_path: Path) -> None:
+    text = "\n".join(["services:", "  qdrant:", "    image: qdrant/qdrant:v1.19.0",
+                      '    labels: ["x={{ .Name }}"]', *[f"    # line {i}" for i in range(10)],
+                      "    ports: [6333", ""])
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(text, encoding="utf-8")
+    (bad,) = lint_paths([str(path)], kind="compose").findings
+    assert bad.rule == "QS001" and bad.message.startswith("invalid YAML")
+    assert bad.severity.label == "high"

@@ -27,11 +27,15 @@ DUPLICATE_NOTE = {
 
 
 def invalid_file(file: str, problem: Problem, *, target: str = "") -> Finding:
+    # a template given as a deployment file is the wrong input, not a broken deployment
+    severity = Severity.LOW if problem.template else _INVALID.severity
     return Finding(
-        rule=_INVALID.id, name=_INVALID.name, severity=_INVALID.severity,
+        rule=_INVALID.id, name=_INVALID.name, severity=severity,
         message=problem.message if "not linted" in problem.message
         else f"{problem.message}; the file was not linted",
-        location=Location(file, problem.line, problem.column), fix=_INVALID.fix, target=target,
+        location=Location(file, problem.line, problem.column), target=target,
+        fix=("Lint the rendered manifests instead (`helm template ...`), and keep templates out of "
+             "the linted paths (`ignore_paths` in `.qdrantsec.yaml`)." if problem.template else _INVALID.fix),
     )
 
 

@@ -28,6 +28,7 @@ class Problem:
     line: int | None = None
     column: int | None = None
     unreadable: bool = False  # missing or no permission (an input error), not bad content
+    template: bool = False  # a Helm/Jinja template (`{{ ... }}`): not YAML until rendered
 
 
 @dataclass
@@ -53,7 +54,8 @@ class SourceFile:
                 try:
                     self._docs = load_located(self.text, name=self.path)
                 except YamlSyntaxError as exc:
-                    self._yaml_problem = Problem(f"invalid YAML: {exc.problem}", exc.line, exc.column)
+                    self._yaml_problem = template_problem(self.text, exc.line) or Problem(
+                        f"invalid YAML: {exc.problem}", exc.line, exc.column)
         return self._docs
 
     @property
@@ -71,6 +73,27 @@ class SourceFile:
         if self._lines is None:
             self._lines = (self.text or "").splitlines()
         return self._lines
+
+
+def template_problem(text: str, error_line: int | None = None) -> Problem | None:
+    """For text that is not valid YAML because it is a template (``{{ ... }}`` / ``{% ... %}``,
+    Helm or Jinja): a problem that says so, at the first placeholder. None when it is no
+    template, or when the YAML error (``error_line``) is nowhere near a placeholder (a real
+    syntax error in a file that merely quotes a ``{{ }}`` somewhere)."""
+    at = text.find("{{")
+    if at < 0:
+        return None
+    if error_line is not None:
+        lines = text.splitlines()
+        near = lines[max(error_line - 3, 0):error_line + 1]
+        if not any("{{" in ln or "{%" in ln for ln in near):
+            return None
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return Problem(
+        f"a template (`{{{{ ... }}}}` at line {line}), not YAML until rendered; lint the rendered "
+        "output instead (e.g. `helm template RELEASE CHART -f values.yaml > rendered.yaml`)",
+        line, column, template=True)
 
 
 def read_source(path: str) -> SourceFile:
