@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from qdrantsec.errors import InputError
@@ -72,9 +72,13 @@ class Problem:
     kind: str
     stage: int
     message: str
+    #: the exact response body Qdrant sends, when known beyond the kind's fixed text
+    body: str | None = None
 
     @property
     def qdrant_answer(self) -> str:
+        if self.body is not None:
+            return f"{_ANSWERS[self.kind].split()[0]} {self.body}"
         return _ANSWERS[self.kind]
 
     @property
@@ -224,7 +228,35 @@ def _access_problems(access: object) -> list[Problem]:
                                     f"and {where})"))
             else:
                 seen[name] = i
+    if any(p.kind == INVALID for p in out):
+        body = validator_text(access)
+        out = [replace(p, body=body) if p.kind == INVALID else p for p in out]
     return out
+
+
+MSG_UNIQUE = "Collection name should be unique"
+MSG_PAYLOAD = "The 'payload' constraint is deprecated and should not be used"
+
+
+def validator_text(access: list[Any]) -> str:
+    """The 401 body Qdrant sends for an access list its validator refuses: validator 0.20's
+    Display of ``{"access": List{i: {field: [error]}}}`` (src/common/auth/claims.rs
+    ``Claims::validate``, lib/storage/src/rbac/mod.rs ``Access::validate``): one
+    ``access[i].field: message`` per problem, concatenated without a separator. For an entry
+    with both problems Qdrant's order is a HashMap's (unspecified); this says collection first."""
+    parts: list[str] = []
+    names: set[str] = set()
+    for i, entry in enumerate(access):
+        if not isinstance(entry, Mapping):
+            continue
+        name = entry.get("collection")
+        if isinstance(name, str):
+            if name in names:
+                parts.append(f"access[{i}].collection: {MSG_UNIQUE}")
+            names.add(name)
+        if entry.get("payload") is not None:
+            parts.append(f"access[{i}].payload: {MSG_PAYLOAD}")
+    return "".join(parts)
 
 
 def _value_exists_problems(ve: object) -> list[Problem]:

@@ -25,7 +25,8 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 MSG_MISSING = "Must provide an API key or an Authorization bearer token"
 MSG_INVALID = "Invalid API key or JWT"
 MSG_STATEFUL = "Invalid JWT, stateful validation failed"
-# Validator texts (Qdrant formats a `validator::ValidationErrors`; the exact rendering is a guess).
+# Validator texts: validator 0.20's Display of Qdrant's nested `ValidationErrors`
+# (src/common/auth/claims.rs, lib/storage/src/rbac/mod.rs).
 MSG_PAYLOAD_DEPRECATED = (
     "access[{index}].payload: The 'payload' constraint is deprecated and should not be used"
 )
@@ -222,13 +223,18 @@ def validate_claims(payload: Mapping[str, Any]) -> None:
     raw = payload.get("access")
     if not isinstance(raw, list):
         return
+    # validator 0.20 renders every entry's errors, index order, with no separator; within one
+    # entry the field order is a HashMap's in Qdrant (collection first here)
     seen: set[str] = set()
+    errors: list[str] = []
     for index, entry in enumerate(raw):
-        if entry.get("payload") is not None:
-            raise AuthError(401, MSG_PAYLOAD_DEPRECATED.format(index=index))
         if entry["collection"] in seen:
-            raise AuthError(401, MSG_DUPLICATE_COLLECTION.format(index=index))
+            errors.append(MSG_DUPLICATE_COLLECTION.format(index=index))
         seen.add(entry["collection"])
+        if entry.get("payload") is not None:
+            errors.append(MSG_PAYLOAD_DEPRECATED.format(index=index))
+    if errors:
+        raise AuthError(401, "".join(errors))
 
 
 def decode_jwt(token: str, secret: str, now: float | None = None) -> tuple[dict[str, Any], Access]:
