@@ -277,3 +277,63 @@ def test_real_syntax_error_far_from_a_quoted_placeholder_is_invalid_yaml(tmp_pat
     (bad,) = lint_paths([str(path)], kind="compose").findings
     assert bad.rule == "QS001" and bad.message.startswith("invalid YAML")
     assert bad.severity.label == "high"
+
+
+# -- internal load balancers ------------------------------------------------------------------
+def test_internal_load_balancer_is_one_step_below_a_public_one(tmp_path: Path) -> None:
+    write(tmp_path, "app/qdrant.yaml", """
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata:
+          name: vectors
+        spec:
+          selector:
+            matchLabels: {app: vectors}
+          template:
+            metadata:
+              labels: {app: vectors}
+            spec:
+              containers:
+                - name: qdrant
+                  image: qdrant/qdrant:v1.19.0
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: vectors-ilb
+          annotations:
+            networking.gke.io/load-balancer-type: "Internal"
+        spec:
+          type: LoadBalancer
+          selector: {app: vectors}
+          ports:
+            - {name: http, port: 6333, targetPort: 6333}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: vectors-public
+        spec:
+          type: LoadBalancer
+          selector: {app: vectors}
+          ports:
+            - {name: http, port: 6333, targetPort: 6333}
+        """)
+    found = sorted(by_rule(lint(str(tmp_path / "app")), "QS102"), key=lambda f: f.location.line or 0)
+    assert [(f.location.line, f.severity.label) for f in found] == [(23, "high"), (33, "critical")]
+    assert "internal load balancer" in found[0].message
+
+
+def test_helm_internal_load_balancer(tmp_path: Path) -> None:
+    path = write(tmp_path, "values.yaml", """
+        image:
+          repository: qdrant/qdrant
+          tag: v1.19.0
+        apiKey: true
+        service:
+          type: LoadBalancer
+          annotations:
+            service.beta.kubernetes.io/aws-load-balancer-scheme: internal
+        """)
+    (exposed,) = by_rule(lint(path), "QS102")
+    assert exposed.severity.label == "medium" and "internal load balancer" in exposed.message

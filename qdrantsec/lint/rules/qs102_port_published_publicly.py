@@ -41,6 +41,8 @@ class Exposure:
     ports: frozenset[int] | None
     location: Location
     how: str
+    #: an internal load balancer: reachable from the private network (VPC), not the internet
+    internal: bool = False
 
     def covers(self, port: int | None) -> bool:
         return port is not None and (self.ports is None or port in self.ports)
@@ -148,6 +150,29 @@ def _named_ports(container: Node | None) -> dict[str, int]:
     return out
 
 
+#: annotations that make a LoadBalancer Service internal (GKE, AWS, Azure, OCI, Alibaba)
+_INTERNAL_LB = {
+    "networking.gke.io/load-balancer-type": ("internal",),
+    "cloud.google.com/load-balancer-type": ("internal",),
+    "service.beta.kubernetes.io/aws-load-balancer-internal": ("true", "0.0.0.0/0"),
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": ("internal",),
+    "service.beta.kubernetes.io/azure-load-balancer-internal": ("true",),
+    "service.beta.kubernetes.io/oci-load-balancer-internal": ("true",),
+    "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": ("intranet",),
+}
+
+
+_INTERNAL_HOW = ", an internal load balancer reachable from the private network"
+
+
+def internal_load_balancer(annotations_node: Node | None) -> bool:
+    """True when a LoadBalancer's annotations make it internal (not internet-facing)."""
+    annotations = annotations_node.plain() if annotations_node is not None else None
+    if not isinstance(annotations, dict):
+        return False
+    return any(str(annotations.get(k, "")).strip().lower() in v for k, v in _INTERNAL_LB.items())
+
+
 def k8s_exposures(target: Target) -> Iterator[Exposure]:
     wl = target.workload
     if wl is None:
@@ -182,8 +207,11 @@ def k8s_exposures(target: Target) -> Iterator[Exposure]:
             number = named.get(tp) if isinstance(tp, str) and as_int(tp) is None else as_int(tp)
             if number is not None:
                 ports.add(number)
+        annotations = obj.node.get("metadata", "annotations")
+        internal = svc_type == "LoadBalancer" and internal_load_balancer(annotations)
         yield Exposure(frozenset(ports), Location.of_node(obj.file, type_node),
-                       f"Service {obj.name} of type {svc_type}")
+                       f"Service {obj.name} of type {svc_type}{_INTERNAL_HOW if internal else ''}",
+                       internal=internal)
 
 
 def helm_exposures(target: Target) -> Iterator[Exposure]:
@@ -201,7 +229,11 @@ def helm_exposures(target: Target) -> Iterator[Exposure]:
             ports.add(number)
     if not port_nodes:  # the chart's defaults: http, grpc, p2p
         ports = {6333, 6334, 6335}
-    yield Exposure(frozenset(ports), target.node_loc(type_node), f"Helm service.type {type_node.value}")
+    annotations = values.get("service", "annotations")
+    internal = str(type_node.value) == "LoadBalancer" and internal_load_balancer(annotations)
+    yield Exposure(frozenset(ports), target.node_loc(type_node),
+                   f"Helm service.type {type_node.value}{_INTERNAL_HOW if internal else ''}",
+                   internal=internal)
 
 
 def exposures(target: Target) -> list[Exposure]:
@@ -252,13 +284,18 @@ class PortPublishedPublicly(Rule):
                 continue
             names = ", ".join(f"{p} ({labels[p]})" for p in hit)
             metrics_only = hit == [ports.metrics]
-            if metrics_only:
+            if exp.internal:
+                # the VPC, not the internet: one step less than a public exposure
+                sev = Severity.HIGH if not authed else Severity.MEDIUM
+                tail = ("and no API key is set: anything on that network has full access" if not authed
+                        else "the API key is then the only protection")
+            elif metrics_only:
                 sev, tail = Severity.HIGH, "the metrics listener has no authentication at all"
             elif not authed:
                 sev, tail = Severity.CRITICAL, "and no API key is set: anyone reaching it has full access"
             else:
                 sev, tail = self.severity, "the API key is then the only protection"
-            note = "" if authed or metrics_only else unread_env_note(target)
+            note = "" if authed or metrics_only or exp.internal else unread_env_note(target)
             if note:
                 sev, tail = min(sev, Severity.HIGH), tail + note
             yield self.finding(f"Qdrant port {names} is reachable from outside ({exp.how}); {tail}",
