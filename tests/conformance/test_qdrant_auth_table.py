@@ -320,6 +320,14 @@ def test_qdrantsec_predicts_qdrant(case: tuple[Row, str]) -> None:
         assert ans.decision.status == row.denied_status(kind), (row.name, kind, ans.decision)
 
 
+@pytest.mark.parametrize("kind", ["r", "ro_key", "coll_r", "coll_rw", "m", "api_key"])
+def test_grpc_storage_read_is_collection_read(kind: str) -> None:
+    """test_jwt_access.py storage_read_*: qdrant.StorageRead/* (gRPC only) is allowed for every
+    one of these kinds (src/tonic/api/storage_read_api/helpers.rs asks for collection read)."""
+    ans = explain.answer(_subject(kind), A.get_action("storage_read"), COLL)
+    assert ans.allowed, (kind, ans.decision)
+
+
 def test_payload_token_is_refused_with_401() -> None:
     """jwt_parser.rs test_jwt_parser_with_deprecated_payloads: a validation error (401)."""
     for kind in PAYLOAD_KINDS:
