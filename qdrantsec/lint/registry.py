@@ -32,6 +32,7 @@ from qdrantsec.lint.rules.qs207_plaintext_secret import PlaintextSecret
 from qdrantsec.lint.rules.qs208_unknown_setting import UnknownSetting
 from qdrantsec.lint.rules.qs209_internal_auth_off import InternalAuthOff
 from qdrantsec.lint.rules.qs210_invalid_setting_value import InvalidSettingValue
+from qdrantsec.lint.rules.qs211_unexpanded_variable import UnexpandedVariable
 from qdrantsec.lint.rules.qs301_api_key_over_plaintext import ApiKeyOverPlaintext
 from qdrantsec.lint.rules.qs302_tls_incomplete import TlsIncomplete
 from qdrantsec.lint.rules.qs303_p2p_tls_disabled import P2pTlsDisabled
@@ -79,6 +80,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UnknownSetting,
     InternalAuthOff,
     InvalidSettingValue,
+    UnexpandedVariable,
     # TLS
     ApiKeyOverPlaintext,
     TlsIncomplete,

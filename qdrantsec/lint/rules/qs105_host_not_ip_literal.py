@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
 from qdrantsec.lint.rules import cluster_enabled, grpc_enabled, is_ip_literal
+from qdrantsec.lint.rules.qs211_unexpanded_variable import unexpanded_reference
 
 
 class HostNotIpLiteral(Rule):
@@ -27,8 +28,8 @@ class HostNotIpLiteral(Rule):
         host = target.config.get("service.host")
         if not isinstance(host, str) or isinstance(host, ValueRef) or not host.strip():
             return
-        if is_ip_literal(host):
-            return
+        if is_ip_literal(host) or unexpanded_reference(target, "service.host"):
+            return  # a literal `${VAR}` in a config file is QS211's
         users = [name for name, on in (("gRPC", grpc_enabled(target)), ("p2p", cluster_enabled(target)))
                  if on]
         if not users:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
 from qdrantsec.lint.rules import KEY_PATHS, ref_default, ref_var
+from qdrantsec.lint.rules.qs211_unexpanded_variable import unexpanded_reference
 
 MIN_BYTES = 32
 #: Values copied from docs, samples and tutorials.
@@ -85,6 +86,8 @@ class WeakKey(Rule):
                     f"`{path}` falls back to a default that is {why} when ${{{ref_var(value)}}} is unset",
                     target.loc(path), severity=sev, target=target)
                 continue
+            if unexpanded_reference(target, path):
+                continue  # `api_key: ${VAR}` in a config file is QS211's (a literal, public key)
             verdict = weakness(str(value))
             if verdict is not None:
                 sev, why = verdict

@@ -18,7 +18,8 @@ class RotationUnfinished(Rule):
         "exists for rolling rotations; left in place, the old key stays valid indefinitely, doubling "
         "what can leak. Internal p2p calls only ever carry `api_key`."
     )
-    example = "service:\n  api_key: ${NEW_KEY}\n  alt_api_key: ${OLD_KEY}\n"
+    example = ("environment:\n  QDRANT__SERVICE__API_KEY: ${NEW_KEY:?}\n"
+               "  QDRANT__SERVICE__ALT_API_KEY: ${OLD_KEY:?}\n")
     fix = ("Finish the rotation once every client uses the new key: remove `alt_api_key` and roll "
            "the peers (`qdrantsec rotate` plans this).")
     references = (

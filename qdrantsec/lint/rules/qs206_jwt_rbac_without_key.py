@@ -19,7 +19,8 @@ class JwtRbacWithoutKey(Rule):
         "are rejected, and if no read-only key exists there is no authentication at all while the "
         "config looks like access control is in place."
     )
-    example = "service:\n  jwt_rbac: true\n  read_only_api_key: ${RO_KEY}\n"
+    example = ("environment:\n  QDRANT__SERVICE__JWT_RBAC: \"true\"\n"
+               "  QDRANT__SERVICE__READ_ONLY_API_KEY: ${RO_KEY:?}\n")
     fix = "Set `service.api_key` to 32+ random bytes; it signs and verifies the JWTs."
     references = (
         "https://qdrant.tech/documentation/guides/security/#granular-access-control-with-jwt",

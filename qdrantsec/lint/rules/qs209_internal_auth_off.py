@@ -19,7 +19,8 @@ class InternalAuthOff(Rule):
         "keys protect the public ports while anything that reaches port 6335 uses the internal API "
         "(points, raft, audit log) with no credentials."
     )
-    example = "service:\n  api_key: ${QDRANT_API_KEY}\ncluster:\n  enabled: true\n"
+    example = ("environment:\n  QDRANT__SERVICE__API_KEY: ${QDRANT_API_KEY:?}\n"
+               "  QDRANT__CLUSTER__ENABLED: \"true\"\n")
     fix = ("Set `service.enforce_internal_auth: true` on every peer once all peers run a version that "
            "sends the key, and keep the p2p port on a private network.")
     references = (

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
 from qdrantsec.lint.rules import as_bool, as_int
+from qdrantsec.lint.rules.qs211_unexpanded_variable import unexpanded_reference
 from qdrantsec.qdrant.config import SETTING_TYPES
 
 #: Enumerations Qdrant checks when it deserialises the config.
@@ -41,8 +42,8 @@ class InvalidSettingValue(Rule):
             if setting is None or path in reported or setting.source.kind == "default":
                 continue
             value = setting.value
-            if value is None or isinstance(value, ValueRef):
-                continue
+            if value is None or isinstance(value, ValueRef) or unexpanded_reference(target, path, setting):
+                continue  # a literal `${VAR}` in a config file is QS211's, with the reason
             bad = ((kind == "bool" and as_bool(value) is None)
                    or (kind == "int" and (as_int(value) is None or isinstance(value, bool))))
             if bad:
@@ -52,6 +53,8 @@ class InvalidSettingValue(Rule):
         for path, allowed in ENUMS.items():
             setting = target.config.setting(path)
             if setting is None or path in reported or isinstance(setting.value, ValueRef):
+                continue
+            if unexpanded_reference(target, path, setting):
                 continue
             if setting.value is not None and str(setting.value) not in allowed:
                 yield self.finding(f"`{path}` is {setting.value!r}; Qdrant accepts only "

@@ -21,7 +21,8 @@ class ApiKeyOverPlaintext(Rule):
         "Severity: high when Qdrant is bound to all interfaces or its port is published, medium "
         "otherwise (e.g. behind a TLS-terminating proxy on a private network)."
     )
-    example = "service:\n  api_key: ${QDRANT_API_KEY}\n  enable_tls: false\n"
+    example = ("environment:\n  QDRANT__SERVICE__API_KEY: ${QDRANT_API_KEY:?}\n"
+               "  QDRANT__SERVICE__ENABLE_TLS: \"false\"\n")
     fix = ("Set `service.enable_tls: true` with `tls.cert`/`tls.key` (`qdrantsec certs` issues them), "
            "or terminate TLS at a proxy on the same host and keep Qdrant's port private.")
     references = (

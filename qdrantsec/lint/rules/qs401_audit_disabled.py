@@ -23,7 +23,7 @@ class AuditDisabled(Rule):
         "ones. It is absent from the default config, so a fresh deployment keeps no record of "
         "key misuse, deleted collections or snapshot downloads."
     )
-    example = "# no audit section\nservice:\n  api_key: ${QDRANT_API_KEY}\n"
+    example = "# no audit section\nservice:\n  host: 10.0.0.5\n"
     fix = ("Add `audit: {enabled: true, dir: /qdrant/storage/audit, rotation: daily, max_log_files: 30}` "
            "and ship the files off the host.")
     references = (

@@ -20,7 +20,7 @@ class SnapshotUrlRecovery(Rule):
         "all) can use it to probe the internal network or cloud metadata endpoints (SSRF). "
         "`file://` recovery stays limited to the snapshots directory."
     )
-    example = "service:\n  api_key: ${QDRANT_API_KEY}\n"
+    example = "# enable_snapshot_url_recovery not set (default true)\nservice:\n  host: 10.0.0.5\n"
     fix = ("Set `service.enable_snapshot_url_recovery: false` and restore snapshots by upload or from "
            "the snapshots dir.")
     references = ("qdrant-security-facts 1.4, 8, 10",)
