@@ -11,12 +11,22 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 def display_path(path: str, cwd: str | None = None) -> str:
     """``path`` relative to ``cwd`` (default: the current directory) when it lies below
-    it, else absolute; always with ``/`` separators and without ``./``."""
-    base = os.path.abspath(cwd or os.getcwd())
+    it, else absolute; always with ``/`` separators and without ``./``.
+
+    Every formatter asks this for every finding (and sorting asks again), for a handful of
+    distinct files: the answer is cached per (path, working directory), which stays right
+    when the working directory changes between calls."""
+    return _display_path(path, cwd or os.getcwd())
+
+
+@lru_cache(maxsize=8192)
+def _display_path(path: str, cwd: str) -> str:
+    base = os.path.abspath(cwd)
     full = os.path.abspath(path)
     try:
         rel = os.path.relpath(full, base)

@@ -337,3 +337,19 @@ def test_helm_internal_load_balancer(tmp_path: Path) -> None:
         """)
     (exposed,) = by_rule(lint(path), "QS102")
     assert exposed.severity.label == "medium" and "internal load balancer" in exposed.message
+
+
+# -- display paths -------------------------------------------------------------------------
+def test_display_path_cache_follows_the_working_directory(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from qdrantsec.lint.paths import _display_path, display_path
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    target = str(tmp_path / "a" / "b" / "compose.yml")
+    monkeypatch.chdir(tmp_path)
+    assert display_path(target) == "a/b/compose.yml"
+    monkeypatch.chdir(tmp_path / "a")
+    assert display_path(target) == "b/compose.yml"
+    assert display_path(target, str(tmp_path)) == "a/b/compose.yml"
+    hits = _display_path.cache_info().hits
+    display_path(target)
+    assert _display_path.cache_info().hits == hits + 1
