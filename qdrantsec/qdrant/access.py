@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from qdrantsec.errors import InputError, UsageError
 
@@ -292,6 +292,10 @@ class Action:
     #: gRPC-only actions name their service here
     grpc: str | None = None
     staging_only: bool = False
+    #: with ``?wait=false`` Qdrant answers 202 before the access check has run: the handler's
+    #: work, check included, is spawned (src/actix/helpers.rs ``time_or_accept``) and a denial
+    #: is only logged
+    background_check: bool = False
 
     @property
     def collection_scoped(self) -> bool:
@@ -312,6 +316,7 @@ class Action:
             "docs_row": self.docs_row, "docs_differs": self.docs_differs,
             "filter_note": self.filter_note, "note": self.note, "grpc": self.grpc,
             "staging_only": self.staging_only,
+            "background_check": self.background_check,
         }
 
 
@@ -415,7 +420,8 @@ ACTIONS: tuple[Action, ...] = (
     _a("delete_shard_key", "delete a shard key", C_MANAGE, [("POST", C + "/shards/delete")],
        ["update_collection_cluster"], docs_row="delete shard key"),
     _a("truncate_unapplied_wal", "truncate the unapplied WAL", G_MANAGE,
-       [("POST", C + "/truncate_unapplied_wal")], ["truncate_unapplied_wal"]),
+       [("POST", C + "/truncate_unapplied_wal")], ["truncate_unapplied_wal"],
+       background_check=True),
     # aliases
     _a("list_aliases", "list all aliases", ANY_FILTERED, [("GET", "/aliases")], ["list_aliases"],
        docs_row="list aliases", filter_note="lists only aliases of the token's collections"),
@@ -490,14 +496,16 @@ ACTIONS: tuple[Action, ...] = (
     _a("list_snapshots", "list collection snapshots", C_READ_X, [("GET", C + "/snapshots")],
        ["list_snapshots"], docs_row="list collection snapshots", docs_differs=_NO_EXTRAS_DIFF),
     _a("create_snapshot", "create a collection snapshot", C_WRITE_X, [("POST", C + "/snapshots")],
-       ["create_snapshot"], docs_row="create collection snapshot"),
+       ["create_snapshot"], docs_row="create collection snapshot",
+       background_check=True),
     _a("get_snapshot", "download a collection snapshot", C_READ_X,
        [("GET", C + "/snapshots/{snapshot_name}")], ["get_snapshot"],
        docs_row="download collection snapshot", docs_differs=_NO_EXTRAS_DIFF,
        note="a denial is plain text, not JSON"),
     _a("delete_snapshot", "delete a collection snapshot", C_WRITE_X,
        [("DELETE", C + "/snapshots/{snapshot_name}")], ["delete_collection_snapshot"],
-       docs_row="delete collection snapshot"),
+       docs_row="delete collection snapshot",
+       background_check=True),
     _a("upload_snapshot", "upload and recover a collection snapshot", G_MANAGE,
        [("POST", C + "/snapshots/upload")],
        ["/collections/{collection_name}/snapshots/upload", "recover_from_snapshot"],
@@ -506,19 +514,22 @@ ACTIONS: tuple[Action, ...] = (
     _a("recover_snapshot", "recover a collection from a snapshot URL or file", G_MANAGE,
        [("PUT", C + "/snapshots/recover")], ["recover_from_snapshot"],
        docs_row="recover collection snapshot",
-       note="URL recovery also needs storage.enable_snapshot_url_recovery (URL policy)"),
+       note="URL recovery also needs storage.enable_snapshot_url_recovery (URL policy)",
+       background_check=True),
     # shard snapshots
     _a("list_shard_snapshots", "list shard snapshots", C_READ_X, [("GET", SH + "/snapshots")],
        ["list_shard_snapshots"], docs_row="list shard snapshots", docs_differs=_NO_EXTRAS_DIFF),
     _a("create_shard_snapshot", "create a shard snapshot", C_WRITE_X,
-       [("POST", SH + "/snapshots")], ["create_shard_snapshot"], docs_row="create shard snapshot"),
+       [("POST", SH + "/snapshots")], ["create_shard_snapshot"], docs_row="create shard snapshot",
+       background_check=True),
     _a("get_shard_snapshot", "download a shard snapshot", C_READ_X,
        [("GET", SH + "/snapshots/{snapshot_name}")], ["download_shard_snapshot"],
        docs_row="download shard snapshot", docs_differs=_NO_EXTRAS_DIFF,
        note="a denial is plain text, not JSON"),
     _a("delete_shard_snapshot", "delete a shard snapshot", C_WRITE_X,
        [("DELETE", SH + "/snapshots/{snapshot_name}")], ["delete_shard_snapshot"],
-       docs_row="delete shard snapshot"),
+       docs_row="delete shard snapshot",
+       background_check=True),
     _a("stream_shard_snapshot", "stream a shard snapshot", C_WRITE_X,
        [("GET", SH + "/snapshot")], ["stream_shard_snapshot"],
        note="a GET that needs collection write + extras; a denial is plain text"),
@@ -527,7 +538,8 @@ ACTIONS: tuple[Action, ...] = (
        note="checked before the body is read; audited under the route pattern"),
     _a("recover_shard_snapshot", "recover a shard from a snapshot", G_MANAGE,
        [("PUT", SH + "/snapshots/recover")], ["recover_shard_snapshot"],
-       docs_row="recover shard snapshot"),
+       docs_row="recover shard snapshot",
+       background_check=True),
     _a("create_partial_snapshot", "create a partial shard snapshot", C_WRITE_X,
        [("POST", SH + "/snapshot/partial/create")], ["stream_shard_snapshot"],
        note="a denial is plain text"),
@@ -544,13 +556,15 @@ ACTIONS: tuple[Action, ...] = (
     _a("list_full_snapshots", "list full snapshots", G_READ, [("GET", "/snapshots")],
        ["list_full_snapshots"], docs_row="list full snapshots"),
     _a("create_full_snapshot", "create a full snapshot", G_MANAGE, [("POST", "/snapshots")],
-       ["create_full_snapshot"], docs_row="create full snapshot"),
+       ["create_full_snapshot"], docs_row="create full snapshot",
+       background_check=True),
     _a("get_full_snapshot", "download a full snapshot", G_READ,
        [("GET", "/snapshots/{snapshot_name}")], ["get_full_snapshot"],
        docs_row="download full snapshot", note="a denial is plain text"),
     _a("delete_full_snapshot", "delete a full snapshot", G_MANAGE,
        [("DELETE", "/snapshots/{snapshot_name}")], ["delete_full_snapshot"],
-       docs_row="delete full snapshot"),
+       docs_row="delete full snapshot",
+       background_check=True),
     # local shard API
     _a("retrieve_shard_points", "retrieve points from one shard", C_READ,
        [("POST", SH + "/points")], ["retrieve"]),
@@ -648,10 +662,17 @@ class RequestMatch:
     action: Action
     route: Route
     params: Mapping[str, str] = field(default_factory=dict)
+    #: the query string's parameters (the last value of each), e.g. ``{"wait": "false"}``
+    query: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def collection(self) -> str | None:
         return self.params.get("collection_name")
+
+    @property
+    def accepted_unchecked(self) -> bool:
+        """``wait=false`` on an action whose check runs in the background: Qdrant says 202."""
+        return self.action.background_check and self.query.get("wait") == "false"
 
 
 def _split(path: str) -> list[str]:
@@ -721,7 +742,13 @@ def match_request(text: str) -> RequestMatch:
                          hint="an unknown route needs credentials and answers 404 with them")
     hits.sort(key=lambda h: h[0], reverse=True)
     _, action, route, params = hits[0]
-    return RequestMatch(method, path, action, route, params)
+    return RequestMatch(method, path, action, route, params, _query(text))
+
+
+def _query(text: str) -> dict[str, str]:
+    target = text.split()[-1]
+    query = urlsplit(target).query if "://" in target else target.partition("?")[2]
+    return dict(parse_qsl(query.split("#", 1)[0], keep_blank_values=True))
 
 
 # -- the one entry point -----------------------------------------------------------------
@@ -745,7 +772,12 @@ def decide(access: Access, what: Action | RequestMatch | str, collection: str | 
             raise UsageError(f"{action.name} acts on one collection: name it",
                              hint="add --collection NAME")
         collection = "*"
-    return check(access, action.requirement, collection, filter_note=action.filter_note)
+    decision = check(access, action.requirement, collection, filter_note=action.filter_note)
+    if isinstance(what, RequestMatch) and what.accepted_unchecked and not decision.allowed:
+        return Decision("denied", "Accepted (wait=false): Qdrant answers 202 before checking; "
+                        f"the check then fails in the background with "
+                        f"'Forbidden: {decision.message}' and nothing is done", 202)
+    return decision
 
 
 def table(access: Access, collections: Iterable[str] | None = None

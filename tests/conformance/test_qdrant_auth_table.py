@@ -507,6 +507,36 @@ def test_jwt_edge_cases_pure(label: str, make: Any, status: int, text: str | Non
         assert answer == f"{status} {text}", (label, answer)
 
 
+# src/actix/helpers.rs time_or_accept: these handlers spawn their work, access check included;
+# with ?wait=false the caller gets 202 before any check (a denial is only logged). Uploads check
+# manage access in an extractor first (src/actix/auth.rs ActixAccessManage): 403 regardless.
+WAIT_FALSE_CASES: list[tuple[str, str, str, Any, int]] = [
+    ("ro_key", "POST", C + "/snapshots", None, 202),
+    ("coll_r", "DELETE", C + "/snapshots/nosuch.snapshot", None, 202),
+    ("ro_key", "PUT", C + "/snapshots/recover", {"location": "file:///nonexistent.snapshot"}, 202),
+    ("coll_prw", "POST", SH + "/snapshots", None, 202),
+    ("coll_r", "DELETE", SH + "/snapshots/nosuch.snapshot", None, 202),
+    ("ro_key", "PUT", SH + "/snapshots/recover", {"location": "nosuch.snapshot"}, 202),
+    ("ro_key", "POST", "/snapshots", None, 202),
+    ("coll_rw", "DELETE", "/snapshots/nosuch.snapshot", None, 202),
+    ("ro_key", "POST", C + "/truncate_unapplied_wal", None, 202),
+    ("ro_key", "POST", C + "/snapshots/upload", b"", 403),
+    ("coll_r", "PUT", C + "/points", {"points": [{"id": 1, "vector": VEC4}]}, 403),
+]
+
+
+@pytest.mark.parametrize(("kind", "method", "path", "body", "status"), WAIT_FALSE_CASES,
+                         ids=[f"{c[1]} {c[2]}-{c[0]}" for c in WAIT_FALSE_CASES])
+def test_wait_false_answers_before_the_check_pure(kind: str, method: str, path: str, body: Any,
+                                                  status: int) -> None:
+    match = A.match_request(f"{method} {path}?wait=false")
+    ans = explain.answer(_subject(kind), match)
+    assert not ans.allowed
+    assert ans.decision.status == status, ans.decision
+    assert explain.answer(_subject(kind), A.match_request(f"{method} {path}")).decision.status \
+        == 403
+
+
 # -- live: the test peer ----------------------------------------------------------------------
 
 
@@ -762,3 +792,20 @@ def test_jwt_edge_cases_live(client: httpx.Client) -> None:
     res = client.get(C, headers=h)
     assert res.status_code == 403
     assert _forbidden_text(res) == f"Forbidden: Access to collection {COLL} is required"
+
+
+@pytest.mark.integration
+def test_wait_false_answers_before_the_check_live(client: httpx.Client) -> None:
+    failures = []
+    for kind, method, path, body, status in WAIT_FALSE_CASES:
+        headers = {"authorization": f"Bearer {credential(kind)}"}
+        if isinstance(body, bytes):
+            res = client.request(method, path + "?wait=false", headers=headers,
+                                 files={"snapshot": ("x.snapshot", b"\0" * 64)})
+        else:
+            res = client.request(method, path + "?wait=false", headers=headers, json=body)
+        if res.status_code != status:
+            failures.append(f"{kind} {method} {path}: {res.status_code} {res.text[:100]}")
+        elif status == 202:
+            assert res.json()["status"] == "accepted"
+    assert not failures, "\n".join(failures)

@@ -6,20 +6,48 @@ then talks to Storage.  Handlers return the ``result`` of the JSON envelope or a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import QDRANT_VERSION
-from .access import MANAGE, READ, READ_X, WRITE, WRITE_X, Req, can_see
-from .app import Accepted, Ctx, HttpError, route, update_result
+from .access import MANAGE, READ, READ_X, WRITE, WRITE_X, Forbidden, Req, can_see
+from .app import Accepted, Ctx, Handler, HttpError, route, update_result
 from .server import Response
 from .storage import StorageError, atomic_write, bad_request
 
 TEXT = "text/plain; charset=utf-8"
+
+
+def _time_or_accept(json_body: bool = False) -> Callable[[Handler], Handler]:
+    """Qdrant's ``helpers::time_or_accept`` (src/actix/helpers.rs): the handler's work, its
+    access check and URL policy included, runs in a spawned task; with ``wait=false`` the
+    answer is 202 at once and a failure (a 403 too) is only logged. Only the extractors (path,
+    query, JSON body) are judged before."""
+
+    def deco(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        def handler(ctx: Ctx) -> Any:
+            if ctx.query.get("wait", "true").lower() != "false":
+                return fn(ctx)
+            if json_body:
+                ctx.obj()
+            with contextlib.suppress(Accepted, Forbidden, HttpError, StorageError, KeyError,
+                                     TypeError, ValueError, AttributeError, OSError):
+                fn(ctx)
+            raise Accepted()
+
+        return handler
+
+    return deco
+
+
 G_READ = Req()
 G_MANAGE = MANAGE
 
@@ -999,6 +1027,7 @@ def cleanup_shard(ctx: Ctx) -> Any:
 
 
 @route("POST", "/collections/{collection_name}/truncate_unapplied_wal")
+@_time_or_accept()
 def truncate_wal(ctx: Ctx) -> Any:
     ctx.checker.check_global(G_MANAGE, "truncate_unapplied_wal")
     ctx.app.storage.get(ctx.c)
@@ -1031,6 +1060,7 @@ def list_snapshots(ctx: Ctx) -> Any:
 
 
 @route("POST", "/collections/{collection_name}/snapshots")
+@_time_or_accept()
 def create_snapshot(ctx: Ctx) -> Any:
     ctx.checker.check_collection(ctx.c, WRITE_X, "create_snapshot")
     desc = ctx.app.storage.create_snapshot(ctx.c)
@@ -1047,6 +1077,7 @@ def get_snapshot(ctx: Ctx) -> Any:
 
 
 @route("DELETE", "/collections/{collection_name}/snapshots/{snapshot_name}")
+@_time_or_accept()
 def delete_snapshot(ctx: Ctx) -> Any:
     ctx.checker.check_collection(ctx.c, WRITE_X, "delete_collection_snapshot")
     result = ctx.app.storage.delete_snapshot(ctx.c, ctx.params["snapshot_name"])
@@ -1085,6 +1116,7 @@ def _url_policy(ctx: Ctx, location: Any) -> None:
 
 
 @route("PUT", "/collections/{collection_name}/snapshots/recover")
+@_time_or_accept(json_body=True)
 def recover_snapshot(ctx: Ctx) -> Any:
     body = ctx.obj()
     _url_policy(ctx, body.get("location"))
@@ -1126,6 +1158,7 @@ def list_shard_snapshots(ctx: Ctx) -> Any:
 
 
 @route("POST", "/collections/{collection_name}/shards/{shard}/snapshots")
+@_time_or_accept()
 def create_shard_snapshot(ctx: Ctx) -> Any:
     ctx.checker.check_collection(ctx.c, WRITE_X, "create_shard_snapshot")
     desc = ctx.app.storage.create_snapshot(ctx.c, _shard(ctx))
@@ -1144,6 +1177,7 @@ def download_shard_snapshot(ctx: Ctx) -> Any:
 
 
 @route("DELETE", "/collections/{collection_name}/shards/{shard}/snapshots/{snapshot_name}")
+@_time_or_accept()
 def delete_shard_snapshot(ctx: Ctx) -> Any:
     ctx.checker.check_collection(ctx.c, WRITE_X, "delete_shard_snapshot")
     result = ctx.app.storage.delete_snapshot(ctx.c, ctx.params["snapshot_name"], _shard(ctx))
@@ -1176,6 +1210,7 @@ def upload_shard_snapshot(ctx: Ctx) -> Any:
 
 
 @route("PUT", "/collections/{collection_name}/shards/{shard}/snapshots/recover")
+@_time_or_accept(json_body=True)
 def recover_shard_snapshot(ctx: Ctx) -> Any:
     body = ctx.obj()
     _url_policy(ctx, body.get("location"))
@@ -1231,6 +1266,7 @@ def list_full(ctx: Ctx) -> Any:
 
 
 @route("POST", "/snapshots")
+@_time_or_accept()
 def create_full(ctx: Ctx) -> Any:
     ctx.checker.check_global(G_MANAGE, "create_full_snapshot")
     desc = ctx.app.storage.create_snapshot(None)
@@ -1245,6 +1281,7 @@ def get_full(ctx: Ctx) -> Any:
 
 
 @route("DELETE", "/snapshots/{snapshot_name}")
+@_time_or_accept()
 def delete_full(ctx: Ctx) -> Any:
     ctx.checker.check_global(G_MANAGE, "delete_full_snapshot")
     result = ctx.app.storage.delete_snapshot(None, ctx.params["snapshot_name"])
