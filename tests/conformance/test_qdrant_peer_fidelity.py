@@ -119,6 +119,10 @@ BEHAVIOURS: dict[str, tuple[str, str]] = {
                              "string; ints accept true/on/yes"),
     "settings-file-lookup": ("S: config-rs src/file/source/file.rs (find_file)",
                              "an existing --config-path with a non-YAML extension is ignored"),
+    "settings-env-edges": ("S: config-rs src/env.rs + src/value.rs (into_uint)",
+                           "prefix matched case-insensitively, `___` keeps an underscore, "
+                           "integers are not trimmed (` 7000` is an error), `6333.0` is an "
+                           "error, `on` is 1"),
     "settings-key-warnings": ("S: src/settings.rs (validate_and_warn)",
                               "`Service alt_api_key is set but empty, ...` and the 32-byte "
                               "advice over every set key"),
@@ -462,6 +466,18 @@ def test_settings_yaml_typing_and_file_lookup(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("service:\n  api_key: .inf\n")
     with pytest.raises(ConfigError):
         load_settings(str(tmp_path / "bad.yaml"), {}, tmp_path)
+
+
+def test_settings_env_edges(tmp_path: Path) -> None:
+    s, _ = load_settings(None, {"qdrant__service__api_key": "lower",
+                                "QDRANT__SERVICE___READ_ONLY_API_KEY": "ignored",
+                                "QDRANT__SERVICE__GRPC_PORT": "on"}, tmp_path)
+    assert s["service"]["api_key"] == "lower"
+    assert s["service"]["read_only_api_key"] is None
+    assert s["service"]["grpc_port"] == 1
+    for bad in (" 7000", "6333.0", "0x10"):
+        with pytest.raises(ConfigError):
+            load_settings(None, {"QDRANT__SERVICE__HTTP_PORT": bad}, tmp_path)
 
 
 def test_settings_key_warnings(tmp_path: Path) -> None:
