@@ -199,6 +199,9 @@ class Decision:
     outcome: Outcome
     message: str | None = None
     status: int = 200
+    #: a denial by an RBAC check (answered ``Forbidden: <message>``); False for refusals by
+    #: the authentication layer and for ``wait=false`` answers, whose bodies differ
+    rbac: bool = True
 
     @property
     def allowed(self) -> bool:
@@ -206,12 +209,12 @@ class Decision:
 
     @property
     def forbidden(self) -> str | None:
-        """The full body text Qdrant answers with (``Forbidden: ...``), for denials."""
-        return f"Forbidden: {self.message}" if self.outcome == "denied" else None
+        """The full body text Qdrant answers with (``Forbidden: ...``), for RBAC denials."""
+        return f"Forbidden: {self.message}" if self.outcome == "denied" and self.rbac else None
 
     def as_dict(self) -> dict[str, object]:
         return {"decision": self.outcome, "allowed": self.allowed, "status": self.status,
-                "message": self.forbidden if self.outcome == "denied" else self.message}
+                "message": self.forbidden or self.message}
 
 
 ALLOWED = Decision("allowed")
@@ -776,7 +779,7 @@ def decide(access: Access, what: Action | RequestMatch | str, collection: str | 
     if isinstance(what, RequestMatch) and what.accepted_unchecked and not decision.allowed:
         return Decision("denied", "Accepted (wait=false): Qdrant answers 202 before checking; "
                         f"the check then fails in the background with "
-                        f"'Forbidden: {decision.message}' and nothing is done", 202)
+                        f"'Forbidden: {decision.message}' and nothing is done", 202, rbac=False)
     return decision
 
 

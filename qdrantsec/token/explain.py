@@ -118,7 +118,7 @@ class Answer:
 
 def refusal_decision(problem: Problem) -> Decision:
     status, text = _REFUSAL.get(problem.kind, (401, "Invalid API key or JWT"))
-    return Decision("denied", f"{problem.body or text} ({problem.message})", status)
+    return Decision("denied", f"{problem.body or text} ({problem.message})", status, rbac=False)
 
 
 def _decide(subject: Subject, action: Action, collection: str | None,

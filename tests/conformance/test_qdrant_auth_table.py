@@ -318,6 +318,12 @@ def test_qdrantsec_predicts_qdrant(case: tuple[Row, str]) -> None:
     else:
         assert not ans.allowed, (row.name, kind, ans.decision)
         assert ans.decision.status == row.denied_status(kind), (row.name, kind, ans.decision)
+        # RBAC denials answer "Forbidden: <message>"; the auth layer's refusals do not
+        forbidden = ans.decision.forbidden
+        if kind in PAYLOAD_KINDS:
+            assert forbidden is None
+        else:
+            assert forbidden is not None and forbidden.startswith("Forbidden: ")
 
 
 @pytest.mark.parametrize("kind", ["r", "ro_key", "coll_r", "coll_rw", "m", "api_key"])
