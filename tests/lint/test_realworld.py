@@ -353,3 +353,112 @@ def test_display_path_cache_follows_the_working_directory(tmp_path: Path, monkey
     hits = _display_path.cache_info().hits
     display_path(target)
     assert _display_path.cache_info().hits == hits + 1
+
+
+# -- Ingress and Gateway API routes --------------------------------------------------------
+WORKLOAD_AND_SERVICE = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: vectors
+  namespace: ai
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: vectors}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: vectors}
+    spec:
+      containers:
+        - name: qdrant
+          image: qdrant/qdrant:v1.19.0
+          ports:
+            - {name: rest, containerPort: 6333}
+            - {name: grpc, containerPort: 6334}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: vectors
+  namespace: ai
+spec:
+  selector: {app.kubernetes.io/name: vectors}
+  ports:
+    - {name: http, port: 80, targetPort: rest}
+    - {name: grpc, port: 6334, targetPort: grpc}
+"""
+
+
+def test_ingress_to_the_qdrant_service_is_an_exposure(tmp_path: Path) -> None:
+    write(tmp_path, "app/all.yaml", WORKLOAD_AND_SERVICE + """
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: vectors
+  namespace: ai
+spec:
+  rules:
+    - host: vectors.example.org
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: vectors
+                port:
+                  name: http
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: elsewhere
+  namespace: other
+spec:
+  defaultBackend:
+    service: {name: vectors, port: {number: 80}}
+""")
+    (exposed,) = by_rule(lint(str(tmp_path / "app")), "QS102")
+    assert exposed.severity.label == "critical"
+    assert "Ingress vectors routes to Service vectors" in exposed.message
+    assert "6333 (REST)" in exposed.message and exposed.location.line == 46
+
+
+def test_httproute_to_the_qdrant_service_is_an_exposure(tmp_path: Path) -> None:
+    write(tmp_path, "app/all.yaml", WORKLOAD_AND_SERVICE + """
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: vectors
+  namespace: ai
+spec:
+  parentRefs: [{name: external, namespace: gateway}]
+  rules:
+    - backendRefs:
+        - name: vectors
+          port: 80
+""")
+    (exposed,) = by_rule(lint(str(tmp_path / "app")), "QS102")
+    assert "HTTPRoute vectors" in exposed.message and exposed.location.line == 41
+
+
+def test_helm_ingress_enabled_is_an_exposure(tmp_path: Path) -> None:
+    path = write(tmp_path, "values.yaml", """
+        image:
+          repository: qdrant/qdrant
+          tag: v1.19.0
+        ingress:
+          enabled: true
+          hosts:
+            - host: vectors.example.org
+              paths:
+                - path: /
+                  servicePort: 6333
+        """)
+    (exposed,) = by_rule(lint(path), "QS102")
+    assert exposed.severity.label == "critical" and exposed.location.line == 5
+    disabled = write(tmp_path, "off/values.yaml",
+                     "image:\n  repository: qdrant/qdrant\ningress:\n  enabled: false\n")
+    assert not by_rule(lint(disabled), "QS102")

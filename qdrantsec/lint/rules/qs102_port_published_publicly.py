@@ -1,17 +1,20 @@
 """QS102 port-published-publicly, and the port-exposure analysis other rules reuse.
 
 Exposure sources: compose ``ports:`` (short and long syntax), ``network_mode: host``;
-Kubernetes Services of type LoadBalancer/NodePort selecting the workload, ``hostPort``,
-``hostNetwork: true``; Helm ``service.type``. Compose ``expose:`` only opens a port to
-other containers on the same compose network, so it is not an exposure here.
+Kubernetes Services of type LoadBalancer/NodePort selecting the workload (an internal load
+balancer counts one step lower), Ingresses and Gateway API routes to a Service selecting it,
+``hostPort``, ``hostNetwork: true``; Helm ``service.type`` and ``ingress.enabled``. Compose
+``expose:`` only opens a port to other containers on the same compose network, so it is not
+an exposure here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from qdrantsec.lint.model import Finding, Location, Rule, Severity, Target
+from qdrantsec.lint.model import Finding, K8sObject, Location, Rule, Severity, Target
 from qdrantsec.lint.rules import (
     as_int,
     has_auth,
@@ -189,6 +192,7 @@ def k8s_exposures(target: Target) -> Iterator[Exposure]:
                 yield Exposure(frozenset({cp}), Location.of_node(wl.file, hp), f"hostPort {hp.value}")
     labels = pod_labels(wl)
     named = _named_ports(target.container)
+    yield from route_exposures(target, labels, named)
     for obj in target.k8s_objects:
         if obj.kind != "Service" or not same_namespace(obj, wl):
             continue
@@ -214,10 +218,88 @@ def k8s_exposures(target: Target) -> Iterator[Exposure]:
                        internal=internal)
 
 
+def _service_target_ports(service: K8sObject, port: Any, named: dict[str, int]) -> set[int]:
+    """The container ports behind ``port`` (a number or a port name) of a Service; every
+    target port when ``port`` is None."""
+    out: set[int] = set()
+    for p in list_items(service.node.get("spec", "ports")):
+        number, name = as_int(node_value(p, "port")), node_value(p, "name")
+        if port is not None and port != number and port != name and as_int(port) != number:
+            continue
+        tp = node_value(p, "targetPort")
+        if tp is None:
+            tp = number
+        resolved = named.get(tp) if isinstance(tp, str) and as_int(tp) is None else as_int(tp)
+        if resolved is not None:
+            out.add(resolved)
+    return out
+
+
+def _route_backends(obj: K8sObject) -> Iterator[tuple[str, Any, Node]]:
+    """(Service name, port or None, node to point at) for each backend of an Ingress
+    (``networking.k8s.io/v1`` and ``v1beta1``) or a Gateway API HTTPRoute/GRPCRoute."""
+    spec = obj.node.get("spec")
+    if spec is None:
+        return
+    if obj.kind == "Ingress":
+        backends = [spec.get("defaultBackend"), spec.get("backend")]
+        for rule in list_items(spec.get("rules")):
+            backends.extend(path.get("backend") for path in list_items(rule.get("http", "paths")))
+        for backend in backends:
+            if backend is None:
+                continue
+            service = backend.get("service")
+            if service is not None:  # v1
+                name = node_value(service, "name")
+                port = node_value(service, "port", "number")
+                if port is None:
+                    port = node_value(service, "port", "name")
+                where = service
+            else:  # v1beta1
+                name, port = node_value(backend, "serviceName"), node_value(backend, "servicePort")
+                where = backend
+            if isinstance(name, str):
+                yield name, port, where
+    else:
+        for rule in list_items(spec.get("rules")):
+            for ref in list_items(rule.get("backendRefs")):
+                kind = node_value(ref, "kind")
+                name = node_value(ref, "name")
+                if isinstance(name, str) and kind in (None, "Service"):
+                    yield name, node_value(ref, "port"), ref
+
+
+def route_exposures(target: Target, labels: dict[str, Any], named: dict[str, int]) -> Iterator[Exposure]:
+    """An Ingress or HTTPRoute that sends outside traffic to a Service selecting the workload."""
+    wl = target.workload
+    if wl is None:
+        return
+    services = {o.name: o for o in target.k8s_objects if o.kind == "Service" and same_namespace(o, wl)}
+    for obj in target.k8s_objects:
+        if obj.kind not in ("Ingress", "HTTPRoute", "GRPCRoute") or not same_namespace(obj, wl):
+            continue
+        for name, port, where in _route_backends(obj):
+            service = services.get(name)
+            if service is None:
+                continue
+            selector = node_value(service.node, "spec", "selector")
+            if not selector or not selector_matches(selector, labels):
+                continue
+            ports = _service_target_ports(service, port, named)
+            if ports:
+                yield Exposure(frozenset(ports), Location.of_node(obj.file, where),
+                               f"{obj.kind} {obj.name} routes to Service {name}")
+
+
 def helm_exposures(target: Target) -> Iterator[Exposure]:
     values = target.helm_values
     if values is None:
         return
+    enabled = values.get("ingress", "enabled")
+    if enabled is not None and enabled.value is True:
+        ports = {as_int(node_value(p, "servicePort")) or 6333
+                 for h in list_items(values.get("ingress", "hosts")) for p in list_items(h.get("paths"))}
+        yield Exposure(frozenset(ports or {6333}), target.node_loc(enabled), "Helm `ingress.enabled: true`")
     type_node = values.get("service", "type")
     if type_node is None or str(type_node.value) not in ("LoadBalancer", "NodePort"):
         return
