@@ -12,6 +12,7 @@ Run: ``.venv/bin/pytest -q tests/conformance/test_qdrant_peer_fidelity.py`` (abo
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import time
@@ -89,7 +90,7 @@ BEHAVIOURS: dict[str, tuple[str, str]] = {
     "telemetry-app-flags": ("S: src/common/telemetry_ops/app_telemetry.rs",
                             "app.jwt_rbac from settings; app.audit {dir, rotation, "
                             "max_log_files, trust_forwarded_headers, log_api}, dir_size_bytes "
-                            "only above level 2"),
+                            "only above level 2; startup rounded to 10 ms, AutoSi digits"),
     "audit-limit-422": ("S: src/actix/api/audit_api.rs + lib/collection/.../validation.rs",
                         "limit 0 or 10001 -> 422 `Validation error in JSON body: [limit: value "
                         "N invalid, must be from 1 to 10000]`"),
@@ -138,7 +139,7 @@ BEHAVIOURS: dict[str, tuple[str, str]] = {
     # ---- cluster
     "cluster-shape": ("S: lib/storage/src/types.rs",
                       "/cluster keys in order status, peer_id, peers, raft_info, "
-                      "consensus_thread_status, message_send_failures"),
+                      "consensus_thread_status, message_send_failures; timestamps in AutoSi"),
     "collection-cluster-shape": ("S: lib/collection/.../collection_info (facts 7.2)",
                                  "/collections/{c}/cluster has peer_id, shard_count, "
                                  "local_shards, remote_shards, shard_transfers"),
@@ -323,6 +324,8 @@ def test_telemetry_app_flags(jwt_audit: PeerProcess) -> None:
     assert app["jwt_rbac"] is True
     assert app["audit"] == {"dir": "./storage/audit", "rotation": "daily", "max_log_files": 7,
                             "trust_forwarded_headers": False, "log_api": True}
+    # startup: Utc::now().round_subsecs(2) in chrono's AutoSi form
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d\d0)?Z", app["startup"])
     app3 = jwt_audit.request("GET", "/telemetry?details_level=3",
                              api_key=SECRET).json()["result"]["app"]
     assert isinstance(app3["audit"]["dir_size_bytes"], int)
@@ -597,6 +600,9 @@ def test_cluster_shape(pair: list[PeerProcess]) -> None:
     assert list(result["raft_info"]) == ["term", "commit", "pending_operations", "leader",
                                          "role", "is_voter"]
     assert result["consensus_thread_status"]["consensus_thread_status"] == "working"
+    # DateTime<Utc> serialises with AutoSi: 0, 3, 6 or 9 fractional digits
+    assert re.fullmatch(r"[0-9T:-]{19}(\.(\d{3}|\d{6}|\d{9}))?Z",
+                        result["consensus_thread_status"]["last_update"])
     assert all(set(p) == {"uri"} for p in result["peers"].values())
 
 

@@ -100,10 +100,23 @@ class _SendError(Exception):
 # --------------------------------------------------------------------------- small helpers
 
 
-def _rfc3339_now() -> str:
-    ns = time.time_ns()
+def rfc3339_autosi(ns: int) -> str:
+    """chrono's serde form of a ``DateTime<Utc>`` (``SecondsFormat::AutoSi``, ``Z``): no
+    fraction when the nanoseconds are 0, else 3, 6 or 9 digits, the fewest that are exact."""
     seconds, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{frac:09d}Z"
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    if frac == 0:
+        return base + "Z"
+    if frac % 1_000_000 == 0:
+        return f"{base}.{frac // 1_000_000:03d}Z"
+    if frac % 1_000 == 0:
+        return f"{base}.{frac // 1_000:06d}Z"
+    return f"{base}.{frac:09d}Z"
+
+
+def _rfc3339_now() -> str:
+    """``Utc::now()`` as Qdrant serialises it (``last_update``, ``latest_error_timestamp``)."""
+    return rfc3339_autosi(time.time_ns())
 
 
 _TS_RE = re.compile(

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -213,6 +214,12 @@ def _qdrant_telemetry(ctx: Ctx, level: int) -> dict[str, Any]:
                 entries.append({"id": name, "init_time_ms": 0, "config": config})
         collections["collections"] = entries
         collections["snapshots"] = [{"id": name} for name in names]
+    # AppBuildTelemetryCollector: `Utc::now().round_subsecs(2)`, serialised with AutoSi
+    centis = round(ctx.app.started_at * 100)
+    frac = (centis % 100) * 10_000_000
+    app_part["startup"] = time.strftime(
+        "%Y-%m-%dT%H:%M:%S", time.gmtime(centis // 100)
+    ) + (f".{frac // 1_000_000:03d}Z" if frac else "Z")
     result: dict[str, Any] = {"id": base["id"], "app": app_part, "collections": collections}
     if is_global:
         result["cluster"] = _cluster_telemetry(ctx, level)
