@@ -337,13 +337,16 @@ class PortPublishedPublicly(Rule):
     name = "port-published-publicly"
     severity = Severity.HIGH
     summary = ("Compose publishes Qdrant's REST/gRPC/metrics port on all host interfaces, or a "
-               "Kubernetes LoadBalancer/NodePort Service, hostPort or host network exposes it.")
+               "Kubernetes LoadBalancer/NodePort Service, Ingress or HTTPRoute, hostPort or host "
+               "network exposes it.")
     rationale = (
         "A port published without a host IP (`6333:6333`, or just `6333`) is reachable on every "
         "interface of the host, usually the internet for a VM, and Docker's iptables rules bypass "
-        "host firewalls such as ufw. A LoadBalancer or NodePort Service does the same in Kubernetes. "
+        "host firewalls such as ufw. A LoadBalancer or NodePort Service, or an Ingress or HTTPRoute "
+        "to the Qdrant Service, does the same in Kubernetes. "
         "Without an API key anyone who reaches the port has full manage access; with one, the key "
-        "is the only line of defence and travels in plain text unless TLS is on."
+        "is the only line of defence and travels in plain text unless TLS is on. An internal load "
+        "balancer (cloud annotations) reaches the private network only and is reported one level lower."
     )
     example = 'services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n    ports:\n      - "6333:6333"\n'
     fix = ("Publish on loopback (`127.0.0.1:6333:6333`) and put a TLS-terminating, authenticating "
