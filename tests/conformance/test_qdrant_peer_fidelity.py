@@ -16,6 +16,7 @@ import re
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ BEHAVIOURS: dict[str, tuple[str, str]] = {
                                 "params"),
     "telemetry-collection-l2": ("T: tests/openapi/test_service.py::test_telemetry_detail",
                                 "level 2 collection entry keys: id, init_time_ms, config"),
+    "telemetry-id": ("S: src/main.rs (TelemetryCollector::generate_id)",
+                     "the telemetry id is a UUIDv4 drawn at process start: a restart changes "
+                     "it"),
     "telemetry-params": ("S: src/actix/api/service_api.rs + src/actix/mod.rs",
                          "bad details_level -> 400 `Deserialize error in query parameters`, "
                          "timeout=0 -> 422 `Validation error in query parameters`"),
@@ -260,6 +264,14 @@ def test_telemetry_params(plain: PeerProcess, query: str, status: int, prefix: s
     r = plain.request("GET", f"/telemetry?{query}")
     assert r.status_code == status
     assert r.json()["status"]["error"].startswith(prefix)
+
+
+def test_telemetry_id(peer_factory: PeerFactory) -> None:
+    peer = peer_factory({}, name="tid")
+    first = peer.request("GET", "/telemetry").json()["result"]["id"]
+    assert uuid.UUID(first).version == 4
+    peer.restart()
+    assert peer.request("GET", "/telemetry").json()["result"]["id"] != first
 
 
 def test_standalone_cluster_endpoints(plain: PeerProcess) -> None:

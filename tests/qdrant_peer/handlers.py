@@ -13,6 +13,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,11 @@ def _cluster_telemetry(ctx: Ctx, level: int) -> dict[str, Any]:
     return out
 
 
+# src/main.rs: `TelemetryCollector::generate_id()` is a fresh UUIDv4 at every process start
+# (not persisted), so the telemetry id changes on each restart.
+_TELEMETRY_ID = str(uuid.uuid4())
+
+
 def _qdrant_telemetry(ctx: Ctx, level: int) -> dict[str, Any]:
     """``TelemetryCollector::prepare_data`` (src/common/telemetry.rs) over the peer's state.
 
@@ -220,7 +226,7 @@ def _qdrant_telemetry(ctx: Ctx, level: int) -> dict[str, Any]:
     app_part["startup"] = time.strftime(
         "%Y-%m-%dT%H:%M:%S", time.gmtime(centis // 100)
     ) + (f".{frac // 1_000_000:03d}Z" if frac else "Z")
-    result: dict[str, Any] = {"id": base["id"], "app": app_part, "collections": collections}
+    result: dict[str, Any] = {"id": _TELEMETRY_ID, "app": app_part, "collections": collections}
     if is_global:
         result["cluster"] = _cluster_telemetry(ctx, level)
         rest = {
