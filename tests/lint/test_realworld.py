@@ -462,3 +462,38 @@ def test_helm_ingress_enabled_is_an_exposure(tmp_path: Path) -> None:
     disabled = write(tmp_path, "off/values.yaml",
                      "image:\n  repository: qdrant/qdrant\ningress:\n  enabled: false\n")
     assert not by_rule(lint(disabled), "QS102")
+
+
+# -- compose extends -----------------------------------------------------------------------
+def test_compose_extends_in_the_same_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", """
+        x-defaults: &defaults
+          restart: unless-stopped
+        services:
+          db-base:
+            <<: *defaults
+            image: qdrant/qdrant:v1.19.0-unprivileged
+            environment:
+              QDRANT__TELEMETRY_DISABLED: "true"
+            profiles: [base]
+          db:
+            extends:
+              service: db-base
+            environment:
+              QDRANT__SERVICE__API_KEY: tiny
+            ports:
+              - "6333:6333"
+          other:
+            extends: {file: ../shared/compose.yml, service: db}
+        """)
+    result = lint_paths([path])
+    by_name = {t.compose_service_name: t for t in result.targets}
+    assert set(by_name) == {"db-base", "db"}
+    db = by_name["db"]
+    assert db.config.get("telemetry_disabled") is True  # inherited environment
+    assert db.config.get("service.api_key") == "tiny"
+    (weak,) = by_rule(result.findings, "QS203")
+    assert weak.location.line == 14
+    (published,) = by_rule(result.findings, "QS102")
+    assert published.location.line == 16
+    assert any("extends db from ../shared/compose.yml" in n for n in result.notes)

@@ -97,6 +97,7 @@ class ComposeFile:
         for name, svc in services.value.items():
             if not isinstance(svc.value, dict):
                 continue
+            svc = self.extended(name, svc, services.value, set())
             image_node = svc.get("image")
             if image_node is None or image_node.value is None:
                 continue
@@ -111,6 +112,39 @@ class ComposeFile:
                               "at deploy time; linted as Qdrant because of its name")
             out.append(self.service_target(name, svc, image))
         return out
+
+    def extended(self, name: str, svc: Node, services: dict[str, Node], seen: set[str]) -> Node:
+        """``svc`` with ``extends: {service: base}`` of the same file applied as compose does:
+        the base's keys first, the service's own keys win, mappings (``environment`` as a map,
+        ``labels``) merged and sequences (``ports``, ``volumes``, ``environment`` as a list)
+        concatenated. Every node keeps its own position. ``extends`` with ``file:`` (another
+        file) is noted and the service is linted as written."""
+        ext = svc.get("extends")
+        if ext is None or name in seen:
+            return svc
+        base_name = ext.value if isinstance(ext.value, str) else getattr(ext.get("service"), "value", None)
+        other_file = ext.get("file") if isinstance(ext.value, dict) else None
+        if other_file is not None and other_file.value:
+            self.ctx.note(f"{self.src.path}:{ext.line}: service {name} extends {base_name} from "
+                          f"{other_file.value}; only what this file sets was linted")
+            return svc
+        base = services.get(str(base_name)) if base_name is not None else None
+        if base is None or not isinstance(base.value, dict):
+            return svc
+        base = self.extended(str(base_name), base, services, seen | {name})
+        merged: dict[str, Node] = {k: v for k, v in base.value.items() if k != "extends"}
+        for key, node in svc.value.items():
+            if key == "extends":
+                continue
+            prev = merged.get(key)
+            if prev is not None and isinstance(prev.value, dict) and isinstance(node.value, dict):
+                node = Node({**prev.value, **node.value}, node.line, node.column, node.key_line,
+                            node.key_column, node.tag)
+            elif prev is not None and isinstance(prev.value, list) and isinstance(node.value, list):
+                node = Node([*prev.value, *node.value], node.line, node.column, node.key_line,
+                            node.key_column, node.tag)
+            merged[key] = node
+        return Node(merged, svc.line, svc.column, svc.key_line, svc.key_column, svc.tag)
 
     # -- one service ---------------------------------------------------------------------
     def service_target(self, name: str, raw: Node, image: str) -> Target:
