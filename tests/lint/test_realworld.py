@@ -497,3 +497,41 @@ def test_compose_extends_in_the_same_file(tmp_path: Path) -> None:
     (published,) = by_rule(result.findings, "QS102")
     assert published.location.line == 16
     assert any("extends db from ../shared/compose.yml" in n for n in result.notes)
+
+
+# -- services built from a local Dockerfile --------------------------------------------------
+def test_service_built_from_a_qdrant_dockerfile_is_linted(tmp_path: Path) -> None:
+    write(tmp_path, "docker/vectors/Dockerfile", """
+        ARG QDRANT_TAG=v1.19.0
+        FROM alpine:3.20 AS fetch
+        USER 1000
+        FROM qdrant/qdrant:${QDRANT_TAG}
+        COPY config.yaml /qdrant/config/production.yaml
+        """)
+    write(tmp_path, "docker/plain/Dockerfile", "FROM python:3.12-slim\nUSER app\n")
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          vectors:
+            build:
+              context: ./docker/vectors
+            ports:
+              - "6333:6333"
+          api:
+            build: ./docker/plain
+            ports:
+              - "8000:8000"
+        """)
+    result = lint_paths([path])
+    assert [t.compose_service_name for t in result.targets] == ["vectors"]
+    assert result.targets[0].extra["image"] == "qdrant/qdrant:v1.19.0"
+    (root,) = by_rule(result.findings, "QS501")
+    assert "Dockerfile (FROM qdrant/qdrant:v1.19.0) has no `USER`" in root.message
+    assert root.location.line == 2  # the service key
+    assert by_rule(result.findings, "QS102")
+
+
+def test_dockerfile_user_counts_as_non_root(tmp_path: Path) -> None:
+    write(tmp_path, "Dockerfile", "FROM qdrant/qdrant:v1.19.0\nUSER 1000:1000\n")
+    path = write(tmp_path, "compose.yaml", "services:\n  q:\n    build: .\n")
+    result = lint_paths([path])
+    assert len(result.targets) == 1 and not by_rule(result.findings, "QS501")

@@ -99,6 +99,18 @@ class ComposeFile:
                 continue
             svc = self.extended(name, svc, services.value, set())
             image_node = svc.get("image")
+            built = self.built_from(svc)
+            if built is not None and (image_node is None or not is_qdrant_image(
+                    self.interp.resolve(str(image_node.value), use_defaults=True))):
+                base, dockerfile, user = built
+                self.ctx.note(f"{self.src.path}:{svc.key_line or svc.line}: service {name} is built from "
+                              f"{dockerfile} (FROM {base}); linted as Qdrant")
+                target = self.service_target(name, svc, base)
+                target.extra["dockerfile"] = dockerfile
+                if user is not None:
+                    target.extra["dockerfile_user"] = user
+                out.append(target)
+                continue
             if image_node is None or image_node.value is None:
                 continue
             image = self.interp.resolve(str(image_node.value), use_defaults=True)
@@ -112,6 +124,50 @@ class ComposeFile:
                               "at deploy time; linted as Qdrant because of its name")
             out.append(self.service_target(name, svc, image))
         return out
+
+    def built_from(self, svc: Node) -> tuple[str, str, str | None] | None:
+        """(base image, Dockerfile path, last USER of the final stage or None) when the service
+        has a ``build:`` whose local Dockerfile's final stage is ``FROM`` a Qdrant image."""
+        build = svc.get("build")
+        if build is None or build.value is None:
+            return None
+        if isinstance(build.value, dict):
+            ctx_node, file_node = build.get("context"), build.get("dockerfile")
+            context = str(ctx_node.value) if ctx_node is not None and ctx_node.value else "."
+            dockerfile = str(file_node.value) if file_node is not None and file_node.value else "Dockerfile"
+        else:
+            context, dockerfile = str(build.value), "Dockerfile"
+        context = self.interp.resolve(context, use_defaults=True)
+        if isinstance(context, ValueRef) or "://" in context or context.startswith("git@"):
+            return None  # a remote context is not here to read
+        path = os.path.normpath(os.path.join(self.dir, os.path.expanduser(context), dockerfile))
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read(256 * 1024)
+        except OSError:
+            return None
+        base: str | None = None
+        user: str | None = None
+        args: dict[str, str] = {}
+        for raw in text.splitlines():
+            parts = raw.strip().split(None, 1)
+            if len(parts) < 2 or parts[0].startswith("#"):
+                continue
+            word, rest = parts[0].upper(), parts[1].strip()
+            if word == "ARG" and "=" in rest:
+                key, _, val = rest.partition("=")
+                args.setdefault(key.strip(), val.strip().strip('"').strip("'"))
+            elif word == "FROM":
+                ref = [t for t in rest.split() if not t.startswith("--")]
+                base = ref[0] if ref else None
+                if base is not None:
+                    base = Interpolator(args).resolve(base, use_defaults=True)
+                user = None  # USER does not carry over between stages
+            elif word == "USER":
+                user = rest.split()[0] if rest.split() else None
+        if base is None or isinstance(base, ValueRef) or not is_qdrant_image(str(base)):
+            return None
+        return str(base), os.path.relpath(path) if not os.path.isabs(self.src.path) else path, user
 
     def extended(self, name: str, svc: Node, services: dict[str, Node], seen: set[str]) -> Node:
         """``svc`` with ``extends: {service: base}`` of the same file applied as compose does:

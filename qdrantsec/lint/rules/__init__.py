@@ -398,6 +398,8 @@ def image_of(target: Target) -> tuple[str | None, Node | None]:
     """The Qdrant image reference and its node, for compose and Kubernetes targets."""
     if target.compose_service is not None:
         node = target.compose_service.get("image")
+        if target.extra.get("dockerfile") is not None:  # built locally: the Dockerfile's FROM
+            return str(target.extra.get("image") or "") or None, None
     elif target.container is not None:
         node = target.container.get("image")
     else:

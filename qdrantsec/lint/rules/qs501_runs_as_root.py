@@ -67,7 +67,16 @@ class RunsAsRoot(Rule):
             return
         if is_unprivileged_image(image):
             return
+        dockerfile = target.extra.get("dockerfile")
+        built_user = target.extra.get("dockerfile_user")
         where = target.node_loc(image_node) if image_node is not None else target.node_loc(svc, key=True)
+        if dockerfile is not None:
+            if built_user is not None and not _is_root_user(str(built_user)):
+                return
+            how = f"`USER {built_user}`" if built_user is not None else "no `USER`"
+            yield self.finding(f"the container runs as root: no `user:`, and {dockerfile} (FROM {image}) has "
+                               f"{how}", where, target=target)
+            return
         yield self.finding(f"the container runs as root: no `user:` and image {image or '(none)'} is not "
                            "-unprivileged", where, target=target)
 
