@@ -535,3 +535,25 @@ def test_dockerfile_user_counts_as_non_root(tmp_path: Path) -> None:
     path = write(tmp_path, "compose.yaml", "services:\n  q:\n    build: .\n")
     result = lint_paths([path])
     assert len(result.targets) == 1 and not by_rule(result.findings, "QS501")
+
+
+# -- images of tools around Qdrant -------------------------------------------------------------
+def test_tools_around_qdrant_are_not_qdrant(tmp_path: Path) -> None:
+    from qdrantsec.lint.inputs.compose import is_qdrant_image
+
+    for image in ("qdrant/qdrant:v1.19.0", "mirror.local:5000/qdrant/qdrant",
+                  "custom-qdrant:v1.13.4-unprivileged", "registry.example/team/team-qdrant:1",
+                  "qdrant_consensus:latest"):
+        assert is_qdrant_image(image), image
+    for image in ("mcp/qdrant:latest", "ghcr.io/qdrant/mcp-server-qdrant", "qdrant/qdrant-web-ui",
+                  "apecloud/qdrant-tools:0.1.0", "example/qdrant-loader", "qdrant/qdrant-backup:1"):
+        assert not is_qdrant_image(image), image
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          memory-mcp:
+            image: mcp/qdrant:latest
+            ports: ["8000:8000"]
+            environment:
+              QDRANT_URL: http://vectors:6333
+        """)
+    assert lint_paths([path]).targets == []

@@ -34,13 +34,32 @@ from qdrantsec.lint.model import LintOptions, Location, Target, ValueRef
 from qdrantsec.qdrant.config import Source, build_effective
 from qdrantsec.yamlloc import Node, YamlSyntaxError, load_located
 
+#: words in an image name that make it a tool around Qdrant, not Qdrant itself
+#: (`mcp-server-qdrant`, `qdrant-loader`, `qdrant-exporter`, `apecloud/qdrant-tools`)
+_TOOL_WORDS = frozenset({
+    "web", "ui", "client", "clients", "mcp", "loader", "exporter", "backup", "backups", "operator",
+    "tools", "tool", "dashboard", "cli", "sync", "migrate", "migration", "migrator", "init", "bench",
+    "benchmark", "ingest", "ingestor", "indexer", "uploader", "importer", "seed", "seeder", "py",
+    "js", "sdk", "api", "adapter", "connector", "plugin", "proxy",
+})
+
 
 def is_qdrant_image(image: str) -> bool:
-    """True for ``qdrant/qdrant[:tag]`` with any registry, and other images named qdrant."""
+    """True for ``qdrant/qdrant[:tag]`` with any registry, and other images named qdrant
+    (a mirror, ``custom-qdrant``, a project's ``posey-qdrant`` build), but not tools around
+    it (``mcp-server-qdrant``, ``qdrant-loader``, ``qdrant/qdrant-web-ui``)."""
     ref = image.split("@", 1)[0].lower()
     last = ref.rsplit("/", 1)[-1]
-    repo = ref[: len(ref) - len(last)] + last.split(":", 1)[0]
-    return "qdrant" in repo and not any(x in repo for x in ("qdrant-web-ui", "qdrant-client"))
+    name = last.split(":", 1)[0]
+    repo = ref[: len(ref) - len(last)] + name
+    if "qdrant" not in repo:
+        return False
+    if "qdrant" not in name:  # `qdrant/something`: only Qdrant's own image names count
+        return False
+    words = {w for w in name.replace("_", "-").replace(".", "-").split("-") if w}
+    namespaces = set(ref[: len(ref) - len(last)].strip("/").split("/"))
+    # Docker's `mcp/qdrant` is an MCP server for agents, not the database
+    return not (words & _TOOL_WORDS) and "mcp" not in namespaces
 
 
 def interpolate_node(node: Node, interp: Interpolator) -> Node:
