@@ -557,3 +557,20 @@ def test_tools_around_qdrant_are_not_qdrant(tmp_path: Path) -> None:
               QDRANT_URL: http://vectors:6333
         """)
     assert lint_paths([path]).targets == []
+
+
+def test_platform_generated_password_variable_is_not_maybe_empty(tmp_path: Path) -> None:
+    path = write(tmp_path, "qdrant.yaml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            environment:
+              - SERVICE_URL_QDRANT_6333
+              - QDRANT__SERVICE__API_KEY=${SERVICE_PASSWORD_QDRANTAPIKEY}
+              - QDRANT__SERVICE__READ_ONLY_API_KEY=${READONLY_KEY}
+        """)
+    result = lint_paths([path])
+    key = result.targets[0].config.get("service.api_key")
+    assert isinstance(key, ValueRef) and not key.may_be_empty
+    empty = by_rule(result.findings, "QS202")
+    assert [f.message.split("`")[1] for f in empty] == ["service.read_only_api_key"]

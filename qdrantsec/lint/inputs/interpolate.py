@@ -5,7 +5,8 @@
 Variables come from the ``.env`` file beside the compose file, as docker compose reads it.
 A variable that is not there is unknown at lint time: a value that depends on one is
 returned as a ``ValueRef`` (kind ``compose-var``) holding the original text, unless the
-caller asks for the default to be used (ports, image names, typed settings).
+caller asks for the default to be used (ports, image names, typed settings). Variables a
+deployment platform generates (Coolify's ``SERVICE_PASSWORD_*``) are never empty.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from dataclasses import dataclass
 from qdrantsec.lint.model import ValueRef
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: variables a deployment platform generates for every deployment (Coolify's
+#: ``SERVICE_PASSWORD_QDRANTAPIKEY``, ``SERVICE_BASE64_64_...``): never empty
+_GENERATED = re.compile(r"^SERVICE_(PASSWORD|BASE64|REALBASE64|HEX)(_\d+)?_[A-Z0-9_]+$")
+
+
+def generated_variable(name: str) -> bool:
+    return _GENERATED.match(name) is not None
 
 
 @dataclass
@@ -123,10 +131,10 @@ class Interpolator:
             return _Part("", False, may_be_empty=not empty_is_unset), i
         if kind == "+":
             return _Part("", False, may_be_empty=True, default=""), i
-        return _Part("", False, may_be_empty=True), i
+        return _Part("", False, may_be_empty=not generated_variable(name)), i
 
     def _lookup(self, name: str, default: str | None, *, required: bool) -> _Part:
         value = self.vars.get(name)
         if value is not None:
             return _Part(value, True)
-        return _Part("", False, may_be_empty=not required, default=default)
+        return _Part("", False, may_be_empty=not (required or generated_variable(name)), default=default)
