@@ -629,8 +629,10 @@ def test_collection_cluster_shape(pair: list[PeerProcess]) -> None:
     assert {"shard_id", "peer_id", "state"} <= set(result["remote_shards"][0])
 
 
-def test_readyz_false_positive(pair: list[PeerProcess]) -> None:
-    first, second = pair
+def test_readyz_false_positive(peer_factory: PeerFactory) -> None:
+    first = peer_factory({"cluster": {"enabled": True}}, name="r1")
+    second = peer_factory({"cluster": {"enabled": True}}, name="r2",
+                          args=("--bootstrap", first.p2p_uri))
     assert wait_for(lambda: second.request("GET", "/readyz").status_code == 200, timeout=10)
     first.stop()
     second.restart()
