@@ -29,6 +29,9 @@ class Node:
     key_line: int | None = None  # position of the mapping key that holds this value
     key_column: int | None = None
     tag: str | None = None
+    #: the file this node comes from, when it differs from the file being linted (a compose
+    #: override file merged into its base); None otherwise
+    file: str | None = None
 
     def plain(self) -> Any:
         """The node as plain Python data (dicts, lists, scalars)."""

@@ -208,6 +208,8 @@ def detect_yaml_kind(src: SourceFile) -> str | None:
     first = roots[0]
     if _is_compose(first):
         return "compose"
+    if ".override." in os.path.basename(src.path).lower() and _mapping(first.get("services")):
+        return "compose"  # an override adds ports or environment to services defined elsewhere
     if _is_helm_values(first) or umbrella_key(first) is not None:
         return "helm-values"
     if _is_qdrant_config(first):

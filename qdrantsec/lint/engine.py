@@ -19,7 +19,7 @@ from typing import Any
 
 from qdrantsec.errors import UsageError
 from qdrantsec.lint.discover import KINDS, Candidate, detect_kind, discover, name_kind_hint
-from qdrantsec.lint.inputs.compose import compose_targets
+from qdrantsec.lint.inputs.compose import base_of_override, compose_targets
 from qdrantsec.lint.inputs.context import BuildContext, invalid_file
 from qdrantsec.lint.inputs.helm import helm_target
 from qdrantsec.lint.inputs.k8s import k8s_targets
@@ -110,7 +110,18 @@ class _Run:
     def build(self) -> list[Target]:
         ctx, opts = self.ctx, self.options
         targets: list[Target] = []
+        compose_paths = {os.path.normpath(s.path) for s in self.by_kind["compose"]}
         for src in self.by_kind["compose"]:
+            base = base_of_override(src.path)
+            if base is not None:
+                # docker compose merges an override into its base: lint the pair from the base
+                # (once), not the override alone
+                ctx.use(src.path)
+                if os.path.normpath(base) in compose_paths or ctx.is_used(base):
+                    continue
+                ctx.use(base)
+                src = self.sources.get(base)
+                self.result.files.append(src.path)
             if ctx.report_file(src, "compose"):
                 targets.extend(compose_targets(ctx, src, opts))
         # a manifest set is the manifests of one directory (an app, an overlay): a Service or

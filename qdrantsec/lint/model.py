@@ -53,6 +53,7 @@ class Location:
 
     @classmethod
     def of_node(cls, file: str, node: Node, *, key: bool = False) -> Location:
+        file = getattr(node, "file", None) or file  # a node merged in from another file
         if key and node.key_line is not None:
             return cls(file, node.key_line, node.key_column)
         return cls(file, node.line, node.column)

@@ -574,3 +574,30 @@ def test_platform_generated_password_variable_is_not_maybe_empty(tmp_path: Path)
     assert isinstance(key, ValueRef) and not key.may_be_empty
     empty = by_rule(result.findings, "QS202")
     assert [f.message.split("`")[1] for f in empty] == ["service.read_only_api_key"]
+
+
+# -- compose override files -------------------------------------------------------------------
+def test_default_override_file_is_merged_into_its_base(tmp_path: Path) -> None:
+    base = write(tmp_path, "docker-compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            environment:
+              QDRANT__TELEMETRY_DISABLED: "true"
+        """)
+    override = write(tmp_path, "docker-compose.override.yml", """
+        services:
+          qdrant:
+            ports:
+              - "6333:6333"
+            environment:
+              QDRANT__SERVICE__API_KEY: dev
+        """)
+    for given in ([str(tmp_path)], [override], [base]):
+        result = lint_paths(given)
+        (t,) = result.targets
+        assert t.config.get("telemetry_disabled") is True and t.config.get("service.api_key") == "dev"
+        (published,) = by_rule(result.findings, "QS102")
+        assert (published.location.file, published.location.line) == (override, 4)
+        (weak,) = by_rule(result.findings, "QS203")
+        assert (weak.location.file, weak.location.line) == (override, 6)

@@ -72,7 +72,64 @@ def interpolate_node(node: Node, interp: Interpolator) -> Node:
         value = [interpolate_node(v, interp) for v in value]
     elif isinstance(value, str):
         value = interp.resolve(value, use_defaults=True)
-    return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag)
+    return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag, node.file)
+
+
+#: the files docker compose reads by default, and the override it merges into each
+_DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def _override_names(base: str) -> tuple[str, ...]:
+    stem = base.rsplit(".", 1)[0]
+    return (f"{stem}.override.yaml", f"{stem}.override.yml")
+
+
+def override_of(path: str) -> str | None:
+    """The override file docker compose merges into ``path`` by default
+    (``docker-compose.override.yml`` beside ``docker-compose.yml``), when it exists."""
+    name = os.path.basename(path)
+    if name not in _DEFAULT_FILES:
+        return None
+    for candidate in _override_names(name):
+        full = os.path.join(os.path.dirname(path), candidate)
+        if os.path.isfile(full):
+            return full
+    return None
+
+
+def base_of_override(path: str) -> str | None:
+    """For an override file, the default compose file it is merged into, when it exists."""
+    directory, name = os.path.split(path)
+    for base in _DEFAULT_FILES:
+        if name in _override_names(base) and os.path.isfile(os.path.join(directory, base)):
+            return os.path.join(directory, base)
+    return None
+
+
+def _tag_file(node: Node, file: str) -> Node:
+    """A copy of ``node`` whose nodes all say they come from ``file``."""
+    value = node.value
+    if isinstance(value, dict):
+        value = {k: _tag_file(v, file) for k, v in value.items()}
+    elif isinstance(value, list):
+        value = [_tag_file(v, file) for v in value]
+    return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag, file)
+
+
+def merge_service(base: Node, own: Node) -> Node:
+    """Compose's merge of two service definitions: ``own`` wins for scalars, mappings are
+    merged, sequences concatenated; every node keeps its position (and file)."""
+    merged: dict[str, Node] = dict(base.value) if isinstance(base.value, dict) else {}
+    for key, node in (own.value.items() if isinstance(own.value, dict) else ()):
+        prev = merged.get(key)
+        if prev is not None and isinstance(prev.value, dict) and isinstance(node.value, dict):
+            node = Node({**prev.value, **node.value}, node.line, node.column, node.key_line,
+                        node.key_column, node.tag, node.file)
+        elif prev is not None and isinstance(prev.value, list) and isinstance(node.value, list):
+            node = Node([*prev.value, *node.value], node.line, node.column, node.key_line,
+                        node.key_column, node.tag, node.file)
+        merged[key] = node
+    return Node(merged, base.line, base.column, base.key_line, base.key_column, base.tag, base.file)
 
 
 def _scalar_text(value: object) -> str:
@@ -113,10 +170,11 @@ class ComposeFile:
         if services is None or not isinstance(services.value, dict):
             return []
         out = []
-        for name, svc in services.value.items():
+        all_services = self.with_override(services.value)
+        for name, svc in all_services.items():
             if not isinstance(svc.value, dict):
                 continue
-            svc = self.extended(name, svc, services.value, set())
+            svc = self.extended(name, svc, all_services, set())
             image_node = svc.get("image")
             built = self.built_from(svc)
             if built is not None and (image_node is None or not is_qdrant_image(
@@ -143,6 +201,27 @@ class ComposeFile:
                               "at deploy time; linted as Qdrant because of its name")
             out.append(self.service_target(name, svc, image))
         return out
+
+    def with_override(self, services: dict[str, Node]) -> dict[str, Node]:
+        """``services`` with the default override file (``docker-compose.override.yml``)
+        merged in, as ``docker compose up`` does; its nodes keep their own file."""
+        path = override_of(self.src.path)
+        if path is None:
+            return services
+        osrc = self.ctx.sources.get(path)
+        self.ctx.use(osrc.path)
+        if not self.ctx.report_file(osrc, "compose"):
+            return services
+        oroot = first_mapping(osrc)
+        extra = oroot.get("services") if oroot is not None else None
+        if extra is None or not isinstance(extra.value, dict):
+            return services
+        self.ctx.note(f"{osrc.path} is merged into {self.src.path}, as docker compose does by default")
+        merged = dict(services)
+        for name, node in extra.value.items():
+            tagged = _tag_file(node, osrc.path)
+            merged[name] = merge_service(merged[name], tagged) if name in merged else tagged
+        return merged
 
     def built_from(self, svc: Node) -> tuple[str, str, str | None] | None:
         """(base image, Dockerfile path, last USER of the final stage or None) when the service
@@ -207,19 +286,11 @@ class ComposeFile:
         if base is None or not isinstance(base.value, dict):
             return svc
         base = self.extended(str(base_name), base, services, seen | {name})
-        merged: dict[str, Node] = {k: v for k, v in base.value.items() if k != "extends"}
-        for key, node in svc.value.items():
-            if key == "extends":
-                continue
-            prev = merged.get(key)
-            if prev is not None and isinstance(prev.value, dict) and isinstance(node.value, dict):
-                node = Node({**prev.value, **node.value}, node.line, node.column, node.key_line,
-                            node.key_column, node.tag)
-            elif prev is not None and isinstance(prev.value, list) and isinstance(node.value, list):
-                node = Node([*prev.value, *node.value], node.line, node.column, node.key_line,
-                            node.key_column, node.tag)
-            merged[key] = node
-        return Node(merged, svc.line, svc.column, svc.key_line, svc.key_column, svc.tag)
+        own = Node({k: v for k, v in svc.value.items() if k != "extends"}, svc.line, svc.column,
+                   svc.key_line, svc.key_column, svc.tag, svc.file)
+        plain_base = Node({k: v for k, v in base.value.items() if k != "extends"}, svc.line, svc.column,
+                          svc.key_line, svc.key_column, svc.tag, svc.file)
+        return merge_service(plain_base, own)
 
     # -- one service ---------------------------------------------------------------------
     def service_target(self, name: str, raw: Node, image: str) -> Target:
@@ -292,7 +363,7 @@ class ComposeFile:
                 else:
                     value = self.interp.resolve(_scalar_text(vnode.value))
                     line, col = vnode.line, vnode.column
-                env[key] = EnvSetting(key, value, Source("env", file=self.src.path, line=line,
+                env[key] = EnvSetting(key, value, Source("env", file=vnode.file or self.src.path, line=line,
                                                          column=col, env_var=key))
         elif isinstance(node.value, list):
             for item in node.value:
@@ -302,8 +373,8 @@ class ComposeFile:
                 if not key:
                     continue
                 value = self.interp.resolve(raw_value) if eq else self._passthrough(key)
-                env[key] = EnvSetting(key, value, Source("env", file=self.src.path, line=item.line,
-                                                         column=item.column, env_var=key))
+                env[key] = EnvSetting(key, value, Source("env", file=item.file or self.src.path,
+                                                         line=item.line, column=item.column, env_var=key))
         return env
 
     def _passthrough(self, name: str) -> str:
