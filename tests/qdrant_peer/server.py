@@ -81,12 +81,13 @@ def read_cert_chain(path: str) -> bytes:
 
 
 def _check_ring_signing_key(key: Any, label: bytes, path: str) -> None:
-    """rustls' ``ring::sign::any_supported_type``: RSA 2048..8192 bits, ECDSA P-256/P-384,
-    Ed25519 (PKCS#8 only).  Anything else fails with ``TLS signing error``."""
+    """rustls' ``ring::sign::any_supported_type``: RSA 2048..4096 bits (ring's limits for
+    private keys), ECDSA P-256/P-384, Ed25519 (PKCS#8 only).  Anything else fails with
+    ``TLS signing error``."""
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     if isinstance(key, rsa.RSAPrivateKey):
-        ok = 2048 <= key.key_size <= 8192
+        ok = 2048 <= key.key_size <= 4096
     elif isinstance(key, ec.EllipticCurvePrivateKey):
         ok = isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1)
     elif isinstance(key, ed25519.Ed25519PrivateKey):
