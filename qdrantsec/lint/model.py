@@ -258,7 +258,8 @@ class ValueRef(str):
     placeholder (``${QDRANT_API_KEY}``); rules treat it as "set, not a literal, strength
     unknown", and as possibly empty when ``may_be_empty``."""
 
-    ref_kind: str  # "compose-var" | "k8s-secret" | "k8s-configmap" | "k8s-field" | "helm-generated"
+    #: "compose-var" | "compose-secret" | "k8s-secret" | "k8s-configmap" | "k8s-field" | "helm-generated"
+    ref_kind: str
     may_be_empty: bool
     #: for a compose ``${VAR:-default}``: the default used when VAR is unset (a
     #: placeholder default such as ``changeme`` is still worth a finding)

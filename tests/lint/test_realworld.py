@@ -601,3 +601,25 @@ def test_default_override_file_is_merged_into_its_base(tmp_path: Path) -> None:
         assert (published.location.file, published.location.line) == (override, 4)
         (weak,) = by_rule(result.findings, "QS203")
         assert (weak.location.file, weak.location.line) == (override, 6)
+
+
+def test_api_key_secret_exported_by_a_custom_entrypoint(tmp_path: Path) -> None:
+    text = """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0-unprivileged
+            entrypoint: ["/bin/sh", "/config/entrypoint.sh"]
+            secrets:
+              - QDRANT_API_KEY
+        secrets:
+          QDRANT_API_KEY:
+            file: ./.secrets/qdrant_api_key.txt
+        """
+    result = lint_paths([write(tmp_path, "with/docker-compose.yml", text)])
+    key = result.targets[0].config.get("service.api_key")
+    assert isinstance(key, ValueRef) and key.ref_kind == "compose-secret"
+    assert not by_rule(result.findings, "QS201")
+    # without its own entrypoint nothing reads the secret: Qdrant has no *_FILE support
+    without = "\n".join(ln for ln in text.splitlines() if "entrypoint" not in ln)
+    plain = lint_paths([write(tmp_path, "without/docker-compose.yml", without)])
+    assert by_rule(plain.findings, "QS201")

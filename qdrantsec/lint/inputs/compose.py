@@ -31,7 +31,7 @@ from qdrantsec.lint.inputs.qdrant_config import (
 )
 from qdrantsec.lint.inputs.source import Problem, SourceFile
 from qdrantsec.lint.model import LintOptions, Location, Target, ValueRef
-from qdrantsec.qdrant.config import Source, build_effective
+from qdrantsec.qdrant.config import EffectiveConfig, Source, build_effective
 from qdrantsec.yamlloc import Node, YamlSyntaxError, load_located
 
 #: words in an image name that make it a tool around Qdrant, not Qdrant itself
@@ -313,6 +313,7 @@ class ComposeFile:
         layers = self.config_layers(name, mounts, mode, config_path, workdir, inline)
         cfg = build_effective(layers)
         apply_env(cfg, env.values())
+        self.key_from_secret(name, svc, cfg)
         target = Target(
             kind="compose", file=self.src.path, label=f"{self.src.path} service {name}", config=cfg,
             config_files=[f for f, _ in layers], runs_qdrant=True, compose_service=svc,
@@ -325,6 +326,22 @@ class ComposeFile:
         if mode_node is not None and str(mode_node.value).strip() == "host":
             target.ports.extend(host_network_ports(cfg, Location.of_node(self.src.path, mode_node)))
         return target
+
+    def key_from_secret(self, name: str, svc: Node, cfg: EffectiveConfig) -> None:
+        """Qdrant reads no ``*_FILE`` variables or secret files, but a service with its own
+        ``entrypoint:`` and a compose secret named like an API key (``QDRANT_API_KEY``) exports
+        the key from it: take the key as set (a reference), noted, rather than report none."""
+        if cfg.get("service.api_key") not in (None, "") or svc.get("entrypoint") is None:
+            return
+        for item in _env_list(svc.get("secrets")):
+            secret = item.get("source") if isinstance(item.value, dict) else item
+            text = str(getattr(secret, "value", "") or "")
+            if "api_key" in text.lower().replace("-", "_") or "apikey" in text.lower():
+                cfg.set("service.api_key", ValueRef(f"<secret {text} via entrypoint>", "compose-secret"),
+                        Source("file", file=item.file or self.src.path, line=item.line, column=item.column))
+                self.ctx.note(f"{self.src.path}:{item.line}: service {name}: taking the API key as set by "
+                              f"its entrypoint from secret {text}")
+                return
 
     def environment(self, svc: Node) -> dict[str, EnvSetting]:
         env: dict[str, EnvSetting] = {}
