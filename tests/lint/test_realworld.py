@@ -623,3 +623,16 @@ def test_api_key_secret_exported_by_a_custom_entrypoint(tmp_path: Path) -> None:
     without = "\n".join(ln for ln in text.splitlines() if "entrypoint" not in ln)
     plain = lint_paths([write(tmp_path, "without/docker-compose.yml", without)])
     assert by_rule(plain.findings, "QS201")
+
+
+def test_deploy_time_tag_makes_runs_as_root_a_maybe(tmp_path: Path) -> None:
+    path = write(tmp_path, "docker-compose.yml", """
+        services:
+          q1:
+            image: qdrant/qdrant:${APP_TAG}
+          q2:
+            image: qdrant/qdrant:v1.19.0
+        """)
+    found = {f.location.line: f for f in by_rule(lint(path), "QS501")}
+    assert found[3].severity.label == "low" and "deploy-time tag" in found[3].message
+    assert found[5].severity.label == "medium"

@@ -77,6 +77,12 @@ class RunsAsRoot(Rule):
             yield self.finding(f"the container runs as root: no `user:`, and {dockerfile} (FROM {image}) has "
                                f"{how}", where, target=target)
             return
+        if image and "${" in image and "unprivileged" not in image:
+            # `qdrant/qdrant:${TAG}`: the tag (maybe `-unprivileged`) is chosen at deploy time
+            yield self.finding(f"the container may run as root: no `user:`, and image {image} is "
+                               "-unprivileged only if the deploy-time tag says so", where,
+                               severity=Severity.LOW, target=target)
+            return
         yield self.finding(f"the container runs as root: no `user:` and image {image or '(none)'} is not "
                            "-unprivileged", where, target=target)
 
