@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ from qdrantsec.lint.inputs.context import BuildContext, invalid_file
 from qdrantsec.lint.inputs.helm import helm_target
 from qdrantsec.lint.inputs.k8s import k8s_targets
 from qdrantsec.lint.inputs.qdrant_config import env_target, standalone_targets
-from qdrantsec.lint.inputs.source import SourceFile, Sources
+from qdrantsec.lint.inputs.source import SourceFile, Sources, template_problem
 from qdrantsec.lint.model import FileError, Finding, LintOptions, LintResult, Rule, Target
 
 
@@ -37,6 +38,19 @@ def default_rules() -> list[Rule]:
 def _looks_templated(src: SourceFile) -> bool:
     """A Helm/Jinja template (``{{ ... }}``) is not YAML until rendered."""
     return src.text is not None and "{{" in src.text
+
+
+#: actions only a Helm chart template (or Jinja) has: a file with them is a template even
+#: when it happens to parse as YAML (every placeholder quoted), and linting it would read
+#: `"{{ .Values.apiKey }}"` as a literal key. A compose healthcheck's
+#: `--format '{{.State.Health.Status}}'` is none of these.
+_HELM_ACTION = re.compile(
+    r"\{\{-?\s*(?:\.(?:Values|Release|Chart|Capabilities|Files|Template)\b|include\s|template\s|"
+    r"toYaml\b|tpl\s|if\s|else\b|end\s*-?\}\}|range\s|with\s|define\s|\$)|\{%-?\s*(?:if|for|set|raw)\b")
+
+
+def _helm_template(src: SourceFile) -> bool:
+    return src.text is not None and "{" in src.text and _HELM_ACTION.search(src.text) is not None
 
 
 class _Run:
@@ -87,6 +101,21 @@ class _Run:
                 self.skip(cand.path, "empty file")
             return
         hint = name_kind_hint(os.path.basename(cand.path))
+        # (values files may hold `{{ .Release.Name }}` strings for the chart's `tpl`: only
+        # manifests are templates)
+        if hint != "env" and src.yaml_problem is None and _helm_template(src) and (
+                (self.kind or detect_kind(src, hint=hint)) == "k8s"):
+            # valid YAML, but a chart template: its values are placeholders, not settings
+            problem = template_problem(src.text or "")
+            if self.kind is not None and problem is not None:
+                self.result.files.append(src.path)
+                self.ctx.reported.add(os.path.normpath(src.path))
+                self.ctx.findings.append(invalid_file(src.path, problem))
+                return
+            self.skip(cand.path, "a template (Helm/Jinja actions); lint the rendered output")
+            if cand.explicit and problem is not None:
+                self.result.skipped.append((cand.path, problem.message))
+            return
         kind = self.kind or detect_kind(src, hint=hint)
         if kind is None:
             problem = src.yaml_problem if hint != "env" else None

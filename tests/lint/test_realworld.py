@@ -636,3 +636,42 @@ def test_deploy_time_tag_makes_runs_as_root_a_maybe(tmp_path: Path) -> None:
     found = {f.location.line: f for f in by_rule(lint(path), "QS501")}
     assert found[3].severity.label == "low" and "deploy-time tag" in found[3].message
     assert found[5].severity.label == "medium"
+
+
+def test_chart_template_that_parses_as_yaml_is_still_a_template(tmp_path: Path) -> None:
+    template = write(tmp_path, "chart/templates/deployment.yaml", """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: "{{ .Release.Name }}-vectors"
+        spec:
+          template:
+            spec:
+              containers:
+                - name: qdrant
+                  image: "qdrant/qdrant:{{ .Values.tag }}"
+                  env:
+                    - name: QDRANT__SERVICE__API_KEY
+                      value: "{{ .Values.apiKey }}"
+        """)
+    values = write(tmp_path, "chart/values.yaml", """
+        image:
+          repository: qdrant/qdrant
+          tag: v1.19.0
+        apiKey: true
+        podLabels:
+          release: "{{ .Release.Name }}"
+        """)
+    compose = write(tmp_path, "docker-compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            healthcheck:
+              test: ["CMD-SHELL", "docker inspect --format '{{.State.Health.Status}}' x"]
+        """)
+    result = lint_paths([template, values, compose])
+    assert sorted(t.kind for t in result.targets) == ["compose", "helm-values"]
+    assert [p for p, _ in result.skipped] == [template]
+    assert not {"QS203", "QS207"} & {f.rule for f in result.findings}
+    (forced,) = lint_paths([template], kind="k8s").findings
+    assert forced.rule == "QS001" and forced.severity.label == "low"
