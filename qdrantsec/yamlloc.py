@@ -32,6 +32,10 @@ class Node:
     #: the file this node comes from, when it differs from the file being linted (a compose
     #: override file merged into its base); None otherwise
     file: str | None = None
+    #: for a plain (unquoted) scalar, its text as written: ``value`` is typed by YAML 1.1
+    #: rules (PyYAML, as Docker Compose and Kubernetes read it), while Qdrant's YAML reader
+    #: types the text differently (``yes`` is a string); see qdrant.config.qdrant_scalar
+    raw: str | None = None
 
     def plain(self) -> Any:
         """The node as plain Python data (dicts, lists, scalars)."""
@@ -181,7 +185,8 @@ class _Converter:
         kc = key_mark.column + 1 if key_mark is not None else None
         cls = node.__class__
         if cls is self._scalar_node:
-            return Node(self._scalar(node), line, col, kl, kc, node.tag)
+            return Node(self._scalar(node), line, col, kl, kc, node.tag,
+                        raw=node.value if not node.style else None)
         if isinstance(node, self._mapping_node):
             out: dict[str, Node] = {}
             first_seen: dict[str, int] = {}
@@ -199,7 +204,8 @@ class _Converter:
             return Node(out, line, col, kl, kc, node.tag)
         if isinstance(node, self._sequence_node):
             return Node([self.convert(v) for v in node.value], line, col, kl, kc, node.tag)
-        return Node(self._scalar(node), line, col, kl, kc, node.tag)
+        return Node(self._scalar(node), line, col, kl, kc, node.tag,
+                    raw=node.value if not node.style else None)
 
     def _flatten_merge(self, node: Any) -> list[tuple[Any, Any]]:
         import yaml

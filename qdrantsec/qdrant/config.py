@@ -11,6 +11,7 @@ QDRANT__SERVICE__API_KEY in docker-compose.yml:14" or "Qdrant default".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,7 +224,9 @@ class EffectiveConfig:
     def merge_node(self, root: Node, file: str) -> None:
         """Merge a located YAML mapping from ``file``."""
         if isinstance(root.value, dict):
-            _merge(self.tree, _wrap_node(root, file))
+            wrapped = _wrap_node(root, file)
+            _coerce_file_bools(wrapped, "")
+            _merge(self.tree, wrapped)
 
     def apply_env(
         self, env: Mapping[str, str], *, file: str | None = None,
@@ -317,11 +320,73 @@ def _wrap_plain(data: Any, source: Source) -> Any:
     return Setting(data, source)
 
 
+def _coerce_file_bools(tree: dict[str, Any], prefix: str) -> None:
+    """config-rs reads a string into a bool setting as Qdrant's env values are read:
+    ``jwt_rbac: on`` (a string for yaml-rust2) means true. Other strings are left for the
+    linter to report."""
+    for key, item in tree.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(item, dict):
+            _coerce_file_bools(item, path)
+        elif (SETTING_TYPES.get(path) == "bool" and isinstance(item.value, str)
+              and item.value.strip().lower() in _TRUE | _FALSE):
+            item.value = item.value.strip().lower() in _TRUE
+
+
 def _wrap_node(node: Node, file: str) -> Any:
     if isinstance(node.value, dict):
         return {k: _wrap_node(v, file) for k, v in node.value.items()}
-    value = node.plain()
-    return Setting(value, Source("file", file=file, line=node.line, column=node.column))
+    value = qdrant_value(node)
+    return Setting(value, Source("file", file=node.file or file, line=node.line, column=node.column))
+
+
+_INT_DIGITS = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.I)
+_YAML_SPECIAL_FLOATS = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
+                        "-.INF", ".nan", ".NaN", ".NAN"}
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+
+def qdrant_scalar(text: str) -> Any:
+    """Type a plain YAML scalar the way Qdrant's config reader does (yaml-rust2, YAML 1.2
+    core rules), not PyYAML's YAML 1.1: only ``~``, ``null`` and empty are null; only
+    lower-case ``true``/``false`` are booleans (``yes``, ``on``, ``True`` stay strings);
+    integers are decimal i64 (``0123`` is 123, not octal) or ``0x``/``0o`` prefixed; floats
+    as Rust parses them. YAML's ``.inf``/``.nan`` make Qdrant fail to load the file; they are
+    kept as text here so the linter can still read the rest."""
+    if text in ("", "~", "null"):
+        return None
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    for prefix, base in (("0x", 16), ("0o", 8)):
+        if text.startswith(prefix):
+            try:
+                number = int(text[2:], base)
+            except ValueError:
+                return text
+            return number if number <= _I64_MAX else text
+    if _INT_DIGITS.fullmatch(text):
+        number = int(text, 10)
+        return number if _I64_MIN <= number <= _I64_MAX else text
+    if text in _YAML_SPECIAL_FLOATS:
+        return text
+    if _FLOAT_TEXT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def qdrant_value(node: Node) -> Any:
+    """A node's value as Qdrant would read it (see ``qdrant_scalar``)."""
+    if isinstance(node.value, dict):
+        return {k: qdrant_value(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [qdrant_value(v) for v in node.value]
+    if node.raw is not None:
+        return qdrant_scalar(node.raw)
+    return node.value
 
 
 def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:

@@ -124,3 +124,20 @@ def test_bom_and_crlf() -> None:
 def test_impossible_yaml_date_is_kept_as_text() -> None:
     (d,) = load_located("expires: 2026-02-30\n")
     assert d.root is not None and d.root.plain() == {"expires": "2026-02-30"}
+
+
+def test_config_files_are_typed_as_qdrant_reads_them() -> None:
+    """yaml-rust2 (YAML 1.2 core), not PyYAML's YAML 1.1: `yes` is a string, 0123 is 123;
+    config-rs then reads `on`/`yes` into a bool setting as true."""
+    cfg = build_effective([doc(
+        "service:\n  api_key: yes\n  read_only_api_key: 'on'\n  http_port: 0123\n"
+        "  jwt_rbac: on\n  enable_tls: No\n  host: ~\n  grpc_port: null\n"
+        "storage:\n  weird: [1, yes, 0x10, 1.5, .inf]\n"
+    )])
+    assert cfg.get("service.api_key") == "yes"
+    assert cfg.get("service.read_only_api_key") == "on"
+    assert cfg.get("service.http_port") == 123
+    assert cfg.get("service.jwt_rbac") is True
+    assert cfg.get("service.enable_tls") is False
+    assert cfg.get("service.host") is None and cfg.get("service.grpc_port") is None
+    assert cfg.get("storage.weird") == [1, "yes", 16, 1.5, ".inf"]
