@@ -151,9 +151,14 @@ class SecretResolver:
         setting = cfg.setting(f"service.{role}")  # type: ignore[attr-defined]
         if setting is None or setting.value is None:
             return None, path
-        if not isinstance(setting.value, str):
+        value = setting.value
+        if isinstance(value, bool):  # config-rs turns scalars into the string setting
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):
+            value = str(value)
+        if not isinstance(value, str):
             raise SecretError(f"service.{role} in {setting.source.describe()} is not a string")
-        return setting.value, f"service.{role} in {setting.source.describe()}"
+        return value, f"service.{role} in {setting.source.describe()}"
 
 
 def _read_key_file(path: str) -> str:

@@ -159,3 +159,17 @@ def test_generate_key_entropy_and_alphabet() -> None:
     assert generate_key(32) != k
     with pytest.raises(SecretError):
         generate_key(16)
+
+
+def test_qdrant_config_scalar_keys_are_read_as_qdrant_reads_them(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("service:\n  api_key: 123456789012345678901234567890123\n  alt_api_key: yes\n")
+    r, _ = resolver()
+    s = r.resolve(KeyOptions(qdrant_config=str(cfg)))
+    assert s is not None and s.value == "123456789012345678901234567890123"
+    alt = r.resolve(KeyOptions(qdrant_config=str(cfg)), role="alt_api_key")
+    assert alt is not None and alt.value == "yes"
+    bad = tmp_path / "list.yaml"
+    bad.write_text("service:\n  api_key: [a, b]\n")
+    with pytest.raises(SecretError, match="is not a string"):
+        r.resolve(KeyOptions(qdrant_config=str(bad)))
