@@ -675,3 +675,67 @@ def test_chart_template_that_parses_as_yaml_is_still_a_template(tmp_path: Path) 
     assert not {"QS203", "QS207"} & {f.rule for f in result.findings}
     (forced,) = lint_paths([template], kind="k8s").findings
     assert forced.rule == "QS001" and forced.severity.label == "low"
+
+
+# -- Secrets committed next to the workload ------------------------------------------------------
+SECRET_WORKLOAD = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: vectors
+spec:
+  template:
+    spec:
+      containers:
+        - name: qdrant
+          image: qdrant/qdrant:v1.19.0-unprivileged
+          env:
+            - name: QDRANT__SERVICE__API_KEY
+              valueFrom:
+                secretKeyRef: {name: vectors-auth, key: api-key}
+          envFrom:
+            - secretRef: {name: vectors-extra}
+"""
+
+
+def test_secret_with_literal_values_in_the_manifest_set_is_read(tmp_path: Path) -> None:
+    write(tmp_path, "app/qdrant.yaml", SECRET_WORKLOAD)
+    write(tmp_path, "app/secret.yaml", """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: vectors-auth
+        stringData:
+          api-key: changeme
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: vectors-extra
+        data:
+          QDRANT__SERVICE__READ_ONLY_API_KEY: Y2hhbmdlbWU=
+        """)
+    result = lint_paths([str(tmp_path / "app")])
+    (t,) = result.targets
+    assert t.config.get("service.api_key") == "changeme"
+    assert t.config.get("service.read_only_api_key") == "changeme"
+    weak = by_rule(result.findings, "QS203")
+    assert {(Path(f.location.file or "").name, f.location.line) for f in weak} >= {("secret.yaml", 6)}
+    assert by_rule(result.findings, "QS207") and by_rule(result.findings, "QS204")
+
+
+def test_sops_encrypted_secret_stays_a_reference(tmp_path: Path) -> None:
+    write(tmp_path, "app/qdrant.yaml", SECRET_WORKLOAD)
+    write(tmp_path, "app/secret.yaml", """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: vectors-auth
+        stringData:
+          api-key: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]
+        sops:
+          version: 3.8.1
+        """)
+    result = lint_paths([str(tmp_path / "app")])
+    assert isinstance(result.targets[0].config.get("service.api_key"), ValueRef)
+    assert not by_rule(result.findings, "QS207")

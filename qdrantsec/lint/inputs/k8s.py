@@ -189,13 +189,31 @@ class Manifests:
             target.ports.extend(host_network_ports(cfg, Location.of_node(obj.file, host_net)))
         return target
 
+    def _plain_secret(self, name: str | None, namespace: str | None) -> K8sObject | None:
+        """A Secret of the manifest set whose values are readable here: not SOPS-encrypted
+        (``sops:`` metadata, ``ENC[...]`` values). Its literal values are then what the pod
+        gets, and they sit in a committed file (base64 is no encryption)."""
+        found = self._find("Secret", name, namespace)
+        if found is None or found.node.get("sops") is not None:
+            return None
+        for section in ("data", "stringData"):
+            node = found.node.get(section)
+            if node is not None and isinstance(node.value, dict) and any(
+                    str(v.value).startswith("ENC[") for v in node.value.values()):
+                return None
+        return found
+
     def environment(self, obj: K8sObject, container: Node) -> dict[str, EnvSetting]:
         env: dict[str, EnvSetting] = {}
         for ref in _items(container.get("envFrom")):
             cm = ref.get("configMapRef")
-            if cm is None:
+            sec = ref.get("secretRef")
+            if cm is not None:
+                found = self._find("ConfigMap", _text(cm.get("name")), obj.namespace)
+            elif sec is not None:
+                found = self._plain_secret(_text(sec.get("name")), obj.namespace)
+            else:
                 continue
-            found = self._find("ConfigMap", _text(cm.get("name")), obj.namespace)
             if found is None:
                 continue
             prefix = _text(ref.get("prefix")) or ""
@@ -220,9 +238,14 @@ class Manifests:
                 where = value_node
             elif vf is not None and vf.get("secretKeyRef") is not None:
                 ref = vf.get("secretKeyRef")
-                value = ValueRef(f"secretKeyRef {_text(ref.get('name'))}/{_text(ref.get('key'))}",  # type: ignore[union-attr]
-                                 "k8s-secret")
-                where = _key_pos(ref)  # type: ignore[arg-type]
+                sec_name, key = _text(ref.get("name")), _text(ref.get("key"))  # type: ignore[union-attr]
+                secret = self._plain_secret(sec_name, obj.namespace)
+                data = self._data(secret, key) if secret is not None and key else None
+                if data is not None:  # a Secret with literal values in the same manifests
+                    value, where, file = data.text, data.node, secret.file  # type: ignore[union-attr]
+                else:
+                    value = ValueRef(f"secretKeyRef {sec_name}/{key}", "k8s-secret")
+                    where = _key_pos(ref)  # type: ignore[arg-type]
             elif vf is not None and vf.get("configMapKeyRef") is not None:
                 ref = vf.get("configMapKeyRef")
                 cm_name, key = _text(ref.get("name")), _text(ref.get("key"))  # type: ignore[union-attr]
@@ -250,7 +273,9 @@ class Manifests:
                 node = ref.get(key)
                 if node is not None:
                     name = _text(node.get("name")) or ""
-                    if kind == "Secret" or self._find("ConfigMap", name, None) is None:
+                    visible = (self._plain_secret(name, None) if kind == "Secret"
+                               else self._find("ConfigMap", name, None))
+                    if visible is None:
                         out.append((kind, name))
         return out
 
