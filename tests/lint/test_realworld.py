@@ -739,3 +739,11 @@ def test_sops_encrypted_secret_stays_a_reference(tmp_path: Path) -> None:
     result = lint_paths([str(tmp_path / "app")])
     assert isinstance(result.targets[0].config.get("service.api_key"), ValueRef)
     assert not by_rule(result.findings, "QS207")
+
+
+def test_load_balancer_source_ranges_lower_the_exposure(tmp_path: Path) -> None:
+    anchor = "  ports:\n    - {name: http"
+    restricted = "  type: LoadBalancer\n  loadBalancerSourceRanges: [203.0.113.0/24]\n" + anchor
+    write(tmp_path, "app/all.yaml", WORKLOAD_AND_SERVICE.replace(anchor, restricted, 1))
+    (exposed,) = by_rule(lint(str(tmp_path / "app")), "QS102")
+    assert exposed.severity.label == "high" and "203.0.113.0/24" in exposed.message

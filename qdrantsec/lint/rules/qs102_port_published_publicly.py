@@ -213,9 +213,14 @@ def k8s_exposures(target: Target) -> Iterator[Exposure]:
                 ports.add(number)
         annotations = obj.node.get("metadata", "annotations")
         internal = svc_type == "LoadBalancer" and internal_load_balancer(annotations)
-        yield Exposure(frozenset(ports), Location.of_node(obj.file, type_node),
-                       f"Service {obj.name} of type {svc_type}{_INTERNAL_HOW if internal else ''}",
-                       internal=internal)
+        how = f"Service {obj.name} of type {svc_type}{_INTERNAL_HOW if internal else ''}"
+        ranges = node_value(obj.node, "spec", "loadBalancerSourceRanges")
+        if (svc_type == "LoadBalancer" and not internal and isinstance(ranges, list) and ranges
+                and not any(str(r).strip() in ("0.0.0.0/0", "::/0") for r in ranges)):
+            # only the listed networks reach it: one step below an open load balancer
+            internal = True
+            how += f", limited to loadBalancerSourceRanges {', '.join(str(r) for r in ranges[:3])}"
+        yield Exposure(frozenset(ports), Location.of_node(obj.file, type_node), how, internal=internal)
 
 
 def _service_target_ports(service: K8sObject, port: Any, named: dict[str, int]) -> set[int]:
