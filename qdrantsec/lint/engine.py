@@ -173,6 +173,12 @@ class _Run:
                 continue
             if ctx.report_file(src, "env"):
                 targets.append(env_target(ctx, src, opts))
+        # a `.env` read for compose interpolation (or an override merged into its base) was
+        # "skipped" as a file of its own: say what it was used for instead
+        self.result.notes = [
+            f"{n[8:].split(': ', 1)[0]} was read as part of a compose file beside it"
+            if n.startswith("skipped ") and ctx.is_used(n[8:].split(": ", 1)[0]) else n
+            for n in self.result.notes]
         used_elsewhere = [s.path for s in self.by_kind["qdrant-config"] + self.by_kind["env"]
                           if ctx.is_used(s.path)]
         for path in used_elsewhere:

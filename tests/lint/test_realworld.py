@@ -747,3 +747,18 @@ def test_load_balancer_source_ranges_lower_the_exposure(tmp_path: Path) -> None:
     write(tmp_path, "app/all.yaml", WORKLOAD_AND_SERVICE.replace(anchor, restricted, 1))
     (exposed,) = by_rule(lint(str(tmp_path / "app")), "QS102")
     assert exposed.severity.label == "high" and "203.0.113.0/24" in exposed.message
+
+
+def test_dotenv_used_for_interpolation_is_not_reported_as_skipped(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "VECTORS_KEY=Password102!\n")
+    write(tmp_path, "docker-compose.yml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            environment:
+              - QDRANT__SERVICE__API_KEY=${VECTORS_KEY}
+        """)
+    result = lint_paths([str(tmp_path)])
+    assert result.targets[0].config.get("service.api_key") == "Password102!"
+    assert not any(n.startswith("skipped") and n.endswith("file") for n in result.notes)
+    assert any(".env was read as part of a compose file" in n for n in result.notes)
