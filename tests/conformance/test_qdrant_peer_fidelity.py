@@ -12,7 +12,9 @@ Run: ``.venv/bin/pytest -q tests/conformance/test_qdrant_peer_fidelity.py`` (abo
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import ssl
 import time
@@ -108,6 +110,19 @@ BEHAVIOURS: dict[str, tuple[str, str]] = {
     "audit-reader-serde": ("S: lib/storage/src/audit_reader.rs + lib/storage/src/audit.rs",
                            "lines that do not deserialise as AuditEvent (bad auth_type or "
                            "result) are skipped; other audit*.log names are read"),
+    "audit-undated-first": ("S: lib/storage/src/audit_reader.rs (read_local_audit_logs)",
+                            "audit*.log files without a date in the name are read before the "
+                            "dated ones (descending name order), so they lead the newest-first "
+                            "answer and fill the limit first"),
+    "audit-timestamp-autosi": ("S: lib/storage/src/audit.rs (AuditEvent.timestamp: "
+                               "DateTime<Utc>) + chrono serde (SecondsFormat::AutoSi)",
+                               "timestamps are written and returned as RFC 3339 UTC with 0, 3, "
+                               "6 or 9 fractional digits; a stored `+02:00` or `.500000000` "
+                               "comes back re-rendered"),
+    "audit-timeout-408": ("S: src/common/audit.rs + lib/storage/src/content_manager/errors.rs",
+                          "a peer that does not answer within ?timeout=N -> 408 `Timeout: "
+                          "Operation 'Timed out fetching audit logs from peer {id} after "
+                          "Elapsed(())' timed out after Ns`"),
     # ---- settings
     "settings-validation-warnings": ("T: src/settings.rs tests "
                                      "(test_invalid_http_transport_config)",
@@ -396,9 +411,10 @@ def test_audit_window_filters_and_reader(jwt_audit: PeerProcess) -> None:
         {"timestamp": "2020-01-01T12:00:00Z", "auth_type": "Jwt", "result": "denied",
          "tracing_id": "w3"},
     ]
-    (audit_dir / "audit.2020-01-01.log").write_text(
-        "".join(json.dumps(x) + "\n" for x in lines))
-    (audit_dir / "audit.imported.log").write_text(json.dumps(
+    dated = audit_dir / "audit.2020-01-01.log"
+    undated = audit_dir / "audit.imported.log"
+    dated.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    undated.write_text(json.dumps(
         {"timestamp": "2020-01-01T11:15:00Z", "auth_type": "None", "result": "ok",
          "tracing_id": "w-undated"}) + "\n")
 
@@ -407,20 +423,75 @@ def test_audit_window_filters_and_reader(jwt_audit: PeerProcess) -> None:
         assert r.status_code == 200, r.text
         return [e.get("tracing_id") for e in r.json()["result"]["entries"]]
 
-    window = {"time_from": "2020-01-01T11:00:00Z", "time_to": "2020-01-01T12:00:00Z"}
-    assert ids(window) == ["w2", "w-undated"] or ids(window) == ["w-undated", "w2"]
-    assert "w-bad-auth" not in ids({"time_to": "2020-01-02T00:00:00Z"})
-    assert "w-bad-result" not in ids({"time_to": "2020-01-02T00:00:00Z"})
-    assert ids({"time_from": "2020-01-01T12:00:00+00:00",
-                "time_to": "2020-01-01T13:00:00+01:00"}) == []  # 13:00+01 == 12:00Z, exclusive
-    assert ids({**window, "filters": {"timestamp": "2020-01-01T11:00:00Z"}}) == []
-    assert ids({**window, "filters": {"auth_type": "ApiKey"}}) == ["w2"]
-    r = jwt_audit.request("POST", "/audit/logs", api_key=SECRET,
-                          json_body={"time_to": "2020-01-01T10:30:00Z"})
-    (entry,) = r.json()["result"]["entries"]
-    assert list(entry) == ["timestamp", "auth_type", "tracing_id", "result"]  # re-serialised
-    newest = ids({"limit": 3})
-    assert len(newest) == 3 and not any(t and t.startswith("w") for t in newest)
+    try:
+        window = {"time_from": "2020-01-01T11:00:00Z", "time_to": "2020-01-01T12:00:00Z"}
+        # audit-undated-first: the undated file is read first although its entry is older
+        assert ids(window) == ["w-undated", "w2"]
+        assert "w-bad-auth" not in ids({"time_to": "2020-01-02T00:00:00Z"})
+        assert "w-bad-result" not in ids({"time_to": "2020-01-02T00:00:00Z"})
+        assert ids({"time_from": "2020-01-01T12:00:00+00:00",
+                    "time_to": "2020-01-01T13:00:00+01:00"}) == []  # 13:00+01 == 12:00Z
+        assert ids({**window, "filters": {"timestamp": "2020-01-01T11:00:00Z"}}) == []
+        assert ids({**window, "filters": {"auth_type": "ApiKey"}}) == ["w2"]
+        r = jwt_audit.request("POST", "/audit/logs", api_key=SECRET,
+                              json_body={"time_to": "2020-01-01T10:30:00Z"})
+        (entry,) = r.json()["result"]["entries"]
+        assert list(entry) == ["timestamp", "auth_type", "tracing_id", "result"]  # re-serialised
+        # audit-undated-first: it leads even the unfiltered answer, before today's entries
+        newest = ids({"limit": 3})
+        assert newest[0] == "w-undated"
+        assert len(newest) == 3 and not any(t and t.startswith("w") for t in newest[1:])
+    finally:
+        undated.unlink()
+        dated.unlink()
+
+
+AUTOSI = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.(\d{3}|\d{6}|\d{9}))?Z")
+
+
+def test_audit_timestamp_autosi(jwt_audit: PeerProcess) -> None:
+    audit_dir = jwt_audit.workdir / "storage" / "audit"
+    # written: every line the peer wrote has AutoSi digits
+    written = [json.loads(line)["timestamp"]
+               for f in sorted(audit_dir.glob("audit.*.log"))
+               for line in f.read_text().splitlines() if line.strip()]
+    assert written and all(AUTOSI.fullmatch(t) for t in written)
+    # returned: stored stamps are parsed and serialised again
+    planted = audit_dir / "audit.2019-06-01.log"
+    stored = ["2019-06-01T12:00:00.500000000+02:00", "2019-06-01T11:00:00.000Z",
+              "2019-06-01T11:30:00.123456Z"]
+    planted.write_text("".join(json.dumps({"timestamp": t, "auth_type": "None", "result": "ok",
+                                           "tracing_id": f"ts{i}"}) + "\n"
+                               for i, t in enumerate(stored)))
+    try:
+        r = jwt_audit.request("POST", "/audit/logs", api_key=SECRET,
+                              json_body={"time_from": "2019-06-01T00:00:00Z",
+                                         "time_to": "2019-06-02T00:00:00Z"})
+        assert r.status_code == 200, r.text
+        got = {e["tracing_id"]: e["timestamp"] for e in r.json()["result"]["entries"]}
+        assert got == {"ts0": "2019-06-01T10:00:00.500Z", "ts1": "2019-06-01T11:00:00Z",
+                       "ts2": "2019-06-01T11:30:00.123456Z"}
+    finally:
+        planted.unlink()
+
+
+def test_audit_timeout_408(peer_factory: PeerFactory) -> None:
+    config = {"cluster": {"enabled": True}, "audit": {"enabled": True}}
+    first = peer_factory(config, name="a1")
+    second = peer_factory(config, name="a2", args=("--bootstrap", first.p2p_uri))
+    wait_for(lambda: len(_json(first.request("GET", "/cluster"))["result"]["peers"]) == 2,
+             timeout=10)
+    second_id = _json(second.request("GET", "/cluster"))["result"]["peer_id"]
+    assert first.request("POST", "/audit/logs?timeout=1", json_body={}).status_code == 200
+    os.kill(second.pid, signal.SIGSTOP)  # accepts connections, never answers
+    try:
+        r = first.request("POST", "/audit/logs?timeout=1", json_body={})
+    finally:
+        os.kill(second.pid, signal.SIGCONT)
+    assert r.status_code == 408
+    assert r.json()["status"]["error"] == (
+        f"Timeout: Operation 'Timed out fetching audit logs from peer {second_id} "
+        "after Elapsed(())' timed out after 1s")
 
 
 # --------------------------------------------------------------------------- settings

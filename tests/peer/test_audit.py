@@ -25,7 +25,8 @@ from tests.qdrant_peer.audit import (
 )
 
 UTC = dt.timezone.utc
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$")
+# chrono's RFC 3339 `SecondsFormat::AutoSi` in UTC: no fraction, or 3, 6 or 9 digits
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.(\d{3}|\d{6}|\d{9}))?Z$")
 
 
 class FakeClock:
@@ -147,6 +148,15 @@ def test_timestamp_format_and_parse() -> None:
     text = format_timestamp(ns)
     assert TS_RE.match(text)
     assert text == "2026-03-26T10:15:30.000000005Z"
+    # AutoSi: the fewest of 0, 3, 6 or 9 digits that show the value exactly
+    whole = ns - 5
+    assert format_timestamp(whole) == "2026-03-26T10:15:30Z"
+    assert format_timestamp(whole + 500_000_000) == "2026-03-26T10:15:30.500Z"
+    assert format_timestamp(whole + 1_000_000) == "2026-03-26T10:15:30.001Z"
+    assert format_timestamp(whole + 123_456_000) == "2026-03-26T10:15:30.123456Z"
+    assert format_timestamp(whole + 1_000) == "2026-03-26T10:15:30.000001Z"
+    assert format_timestamp(whole + 123_456_780) == "2026-03-26T10:15:30.123456780Z"
+    assert format_timestamp(0) == "1970-01-01T00:00:00Z"
     assert parse_timestamp(text) == ns
     assert parse_timestamp("2026-03-26T10:15:30Z") == ns - 5
     assert parse_timestamp("2026-03-26T10:15:30.5Z") == ns - 5 + 500_000_000
@@ -157,7 +167,33 @@ def test_timestamp_format_and_parse() -> None:
             parse_timestamp(bad)
 
 
-def test_real_clock_timestamps_have_nine_digits(tmp_path: pathlib.Path) -> None:
+def test_written_timestamps_use_autosi(tmp_path: pathlib.Path, clock: FakeClock) -> None:
+    # the writer renders `timestamp` as chrono's serde does for DateTime<Utc> (AutoSi)
+    log = make(tmp_path, clock)
+    clock.set(dt.datetime(2026, 3, 26, 10, 15, 30, tzinfo=UTC))
+    _write(log, tracing_id="whole")
+    clock.set(dt.datetime(2026, 3, 26, 10, 15, 31, 250000, tzinfo=UTC))
+    _write(log, tracing_id="milli")
+    clock.set(dt.datetime(2026, 3, 26, 10, 15, 32, 250001, tzinfo=UTC))
+    _write(log, tracing_id="micro")
+    clock.set(dt.datetime(2026, 3, 26, 10, 15, 33, tzinfo=UTC), extra_ns=7)
+    _write(log, tracing_id="nano")
+    log.close()
+    lines = _lines(log.dir / "audit.2026-03-26.log")
+    stamps = {json.loads(x)["tracing_id"]: json.loads(x)["timestamp"] for x in lines}
+    assert stamps == {
+        "whole": "2026-03-26T10:15:30Z",
+        "milli": "2026-03-26T10:15:31.250Z",
+        "micro": "2026-03-26T10:15:32.250001Z",
+        "nano": "2026-03-26T10:15:33.000000007Z",
+    }
+    assert lines[0].startswith('{"timestamp":"2026-03-26T10:15:30Z","method":')
+    # the reader hands them back unchanged
+    got = log.query(time_from=None, time_to=None, limit=10, filters={})
+    assert [e["timestamp"] for e in got] == [stamps[k] for k in ("nano", "micro", "milli", "whole")]
+
+
+def test_real_clock_timestamps_are_autosi(tmp_path: pathlib.Path) -> None:
     log = make(tmp_path)
     _write(log)
     log.close()
@@ -246,7 +282,7 @@ def test_hourly_names_and_rotation_across_hour_boundary(tmp_path: pathlib.Path, 
     assert [json.loads(x)["tracing_id"] for x in _lines(d / "audit.2026-03-26-10.log")] == ["a"]
     assert [json.loads(x)["tracing_id"] for x in _lines(d / "audit.2026-03-26-11.log")] == ["b"]
     first_b = json.loads(_lines(d / "audit.2026-03-26-11.log")[0])
-    assert first_b["timestamp"] == "2026-03-26T11:00:00.000001000Z"
+    assert first_b["timestamp"] == "2026-03-26T11:00:00.000001Z"
 
 
 def test_daily_rotation_uses_utc_dates(tmp_path: pathlib.Path, clock: FakeClock) -> None:
@@ -487,16 +523,60 @@ def test_query_stops_within_file_at_time_to(tmp_path: pathlib.Path) -> None:
     assert _ids(got) == ["c", "b", "a"]
 
 
-def test_query_reads_undated_audit_log_last(tmp_path: pathlib.Path) -> None:
+def test_query_reads_undated_audit_files_first(tmp_path: pathlib.Path) -> None:
+    # audit_reader.rs sorts every `audit*.log` without a parsable date ("current" files) before
+    # the dated ones, whatever their contents; each group in descending name order
     d = tmp_path / "storage/audit"
     d.mkdir(parents=True)
     line = '{{"timestamp":"{ts}","tracing_id":"{tid}","auth_type":"None","result":"ok"}}\n'
     (d / "audit.log").write_text(line.format(ts="2026-03-01T00:00:00Z", tid="old"))
+    (d / "audit.imported.log").write_text(line.format(ts="2026-02-01T00:00:00Z", tid="older"))
     (d / "audit.2026-03-26.log").write_text(line.format(ts="2026-03-26T00:00:00Z", tid="new"))
+    (d / "audit.2026-03-25.log").write_text(line.format(ts="2026-03-25T00:00:00Z", tid="mid"))
     (d / "notes.log").write_text(line.format(ts="2026-03-27T00:00:00Z", tid="foreign"))
     log = AuditLog({"enabled": False}, tmp_path)
     got = log.query(time_from=None, time_to=None, limit=10, filters={})
-    assert _ids(got) == ["new", "old"]
+    # "audit.log" > "audit.imported.log" by name, then the dated files newest first
+    assert _ids(got) == ["old", "older", "new", "mid"]
+    # the limit is filled from the undated files before any dated one is read
+    assert _ids(log.query(time_from=None, time_to=None, limit=2, filters={})) == ["old", "older"]
+    # undated files are never skipped by the window; their lines are still filtered by time
+    got = log.query(time_from="2026-02-15T00:00:00Z", time_to=None, limit=10, filters={})
+    assert _ids(got) == ["old", "new", "mid"]
+
+
+def test_query_dated_files_in_descending_name_order(tmp_path: pathlib.Path) -> None:
+    # Qdrant orders dated files by path, newest name first: after a switch from hourly to
+    # daily rotation the daily file of a day is read before that day's hourly files
+    d = tmp_path / "storage/audit"
+    d.mkdir(parents=True)
+    line = '{{"timestamp":"{ts}","tracing_id":"{tid}","auth_type":"None","result":"ok"}}\n'
+    (d / "audit.2026-03-26-10.log").write_text(line.format(ts="2026-03-26T10:30:00Z", tid="h10"))
+    (d / "audit.2026-03-26.log").write_text(line.format(ts="2026-03-26T01:00:00Z", tid="day"))
+    (d / "audit.2026-03-27-00.log").write_text(line.format(ts="2026-03-27T00:30:00Z", tid="h00"))
+    log = AuditLog({"enabled": False}, tmp_path)
+    got = log.query(time_from=None, time_to=None, limit=10, filters={})
+    assert _ids(got) == ["h00", "day", "h10"]
+
+
+def test_query_re_renders_timestamps_like_qdrant(tmp_path: pathlib.Path) -> None:
+    # the reader deserialises into DateTime<Utc> and serialises again: UTC, `Z`, AutoSi
+    d = tmp_path / "storage/audit"
+    d.mkdir(parents=True)
+    line = '{{"timestamp":"{ts}","tracing_id":"{tid}","auth_type":"None","result":"ok"}}\n'
+    (d / "audit.2026-03-26.log").write_text(
+        line.format(ts="2026-03-26T12:00:00.500000000+02:00", tid="offset")
+        + line.format(ts="2026-03-26T11:00:00.000Z", tid="zeros")
+        + line.format(ts="2026-03-26T11:30:00.1234567z", tid="seven")
+    )
+    log = AuditLog({"enabled": False}, tmp_path)
+    entries = log.query(time_from=None, time_to=None, limit=10, filters={})
+    got = {e["tracing_id"]: e["timestamp"] for e in entries}
+    assert got == {
+        "offset": "2026-03-26T10:00:00.500Z",
+        "zeros": "2026-03-26T11:00:00Z",
+        "seven": "2026-03-26T11:30:00.123456700Z",
+    }
 
 
 def test_query_limit_zero(populated: AuditLog) -> None:
@@ -573,6 +653,13 @@ def test_timestamp_round_trip(ns: int) -> None:
     text = format_timestamp(ns)
     assert TS_RE.match(text)
     assert parse_timestamp(text) == ns
+    # the fewest AutoSi digits: a shorter form would not be exact
+    frac = text[20:-1]
+    shorter = {9: 6, 6: 3, 3: 0}.get(len(frac))
+    if shorter is not None:
+        assert frac[shorter:].strip("0") != ""
+    else:
+        assert ns % 1_000_000_000 == 0
 
 
 @given(st.text(max_size=400))

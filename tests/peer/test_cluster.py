@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.qdrant_peer.audit import parse_timestamp
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
@@ -482,6 +484,14 @@ def driver_root(tmp_path: pathlib.Path) -> Iterator[list[DriverPeer]]:
         p.stop(signal.SIGKILL)
 
 
+def _newest_first(entries: list[dict[str, Any]]) -> bool:
+    """Entries are in descending time order.  AutoSi stamps have 0, 3, 6 or 9 fractional
+    digits, so their text does not sort by time (``...:30Z`` > ``...:30.5Z``): compare
+    parsed values."""
+    stamps = [parse_timestamp(e["timestamp"]) for e in entries]
+    return stamps == sorted(stamps, reverse=True)
+
+
 def _agreement(peers: list[DriverPeer], leader: DriverPeer | None = None) -> list[dict[str, Any]]:
     """All statuses when every peer agrees on peers, leader, term and commit, else []."""
     statuses = [p.cluster() for p in peers]
@@ -606,8 +616,7 @@ def test_plain_cluster_membership_restart_kill_and_audit(
     assert status == 200, body
     entries = body["result"]["entries"]
     assert {"from-p1", "from-p2", "from-p3"} <= {e.get("tracing_id") for e in entries}
-    stamps = [e["timestamp"] for e in entries]
-    assert stamps == sorted(stamps, reverse=True)
+    assert _newest_first(entries)
     status, body = p1.audit_logs({"limit": 5, "filters": {"tracing_id": "from-p3"}})
     assert status == 200 and [e["tracing_id"] for e in body["result"]["entries"]] == ["from-p3"]
     status, body = p1.audit_logs({"limit": 2})
@@ -651,15 +660,31 @@ def test_plain_cluster_membership_restart_kill_and_audit(
     assert wait_for(p3.ready, what="p3 ready")
     assert p1.audit_logs({"limit": 10})[0] == 200
 
-    # a peer that accepts connections but never answers: the query times out with 408
+    # a peer that accepts connections but never answers: the query times out with 408 and
+    # Qdrant's text, StorageError::timeout around src/common/audit.rs's operation
     assert p3.proc is not None
     p3.proc.send_signal(signal.SIGSTOP)
     try:
         status, body = p1.audit_logs({"limit": 10}, timeout=1)
         assert status == 408, body
-        assert body["status"]["error"].startswith("Timeout error:")
+        assert body["status"]["error"] == (
+            f"Timeout: Operation 'Timed out fetching audit logs from peer {ids[2]} "
+            "after Elapsed(())' timed out after 1s"
+        )
     finally:
         p3.proc.send_signal(signal.SIGCONT)
+
+
+def test_audit_timeout_error_text() -> None:
+    # the 408 of a peer that does not answer: str(PeerError) is Qdrant's StorageError text,
+    # with the requested Duration in Rust's Debug form (whole seconds from the REST u64)
+    from tests.qdrant_peer.cluster import PeerError, _duration_debug
+
+    whole = ["1s", "60s", "1s", "1000000s", "18446744073709551615s"]
+    assert [_duration_debug(x) for x in (1, 60, 1.0, 10**6, 2**64 - 1)] == whole
+    assert [_duration_debug(x) for x in (1.5, 0.25, 0.000005, 1e-9)] == ["1.5s", "250ms", "5\u00b5s", "1ns"]
+    err = PeerError("Timeout: Operation 'x' timed out after 1s", 408)
+    assert str(err) == err.message == err.wire == "Timeout: Operation 'x' timed out after 1s"
 
 
 def test_catch_up_after_downtime_and_pending_while_leader_down(
@@ -915,7 +940,7 @@ def test_full_peer_cluster_plain(peer_factory: Any) -> None:
     assert resp.status_code == 200, resp.text
     entries = resp.json()["result"]["entries"]
     assert {"full-node1", "full-node2", "full-node3"} <= {e.get("tracing_id") for e in entries}
-    assert [e["timestamp"] for e in entries] == sorted((e["timestamp"] for e in entries), reverse=True)
+    assert _newest_first(entries)
 
     # restart one peer: same id, back in /cluster, ready
     n2.restart()

@@ -105,9 +105,17 @@ def _to_ns(value: int | _dt.datetime) -> int:
 
 
 def format_timestamp(ns: int) -> str:
-    """RFC 3339 UTC with 9 fractional digits and `Z` (chrono AutoSi for a non-zero ns part)."""
+    """RFC 3339 UTC with a ``Z``, as chrono's serde renders a ``DateTime<Utc>``
+    (``SecondsFormat::AutoSi``): no fraction when the sub-second part is zero, otherwise 3, 6
+    or 9 digits, whichever is the shortest that shows the value exactly."""
     seconds, frac = divmod(ns, _NS)
     base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    if frac == 0:
+        return f"{base}Z"
+    for digits in (3, 6):
+        step = 10 ** (9 - digits)
+        if frac % step == 0:
+            return f"{base}.{frac // step:0{digits}d}Z"
     return f"{base}.{frac:09d}Z"
 
 
@@ -480,32 +488,38 @@ class AuditLog:
     # ---- reading ----------------------------------------------------------------------
 
     def _readable_files(self) -> list[tuple[int, int, pathlib.Path]]:
-        """(start, end, path) of readable audit files, newest first by the date in the name;
-        an undated `audit.log` (accepted by Qdrant's reader) comes last with an open range."""
-        dated: list[tuple[int, int, pathlib.Path]] = []
+        """(start, end, path) of the audit files to read, in Qdrant's reading order
+        (audit_reader.rs, ``read_local_audit_logs``).
+
+        Every ``audit*.log`` is listed.  A name without a parsable date (``audit.log``,
+        ``audit.imported.log``) counts as a "current" file: these come *first*, before every
+        dated file, whatever their contents, and are never skipped by the time window (their
+        range is open).  Within each group the order is descending by file name, which for
+        dated names is newest first (and puts a daily file before the hourly files of the same
+        day, as Qdrant's path comparison does).
+        """
         undated: list[tuple[int, int, pathlib.Path]] = []
+        dated: list[tuple[int, int, pathlib.Path]] = []
         try:
             entries = list(os.scandir(self.dir))
         except OSError:
             return []
         for entry in entries:
-            rng = _name_range_ns(entry.name)
-            # Qdrant's reader lists every `audit*.log`; a name without a parsable date is a
-            # "current" file that is always read (audit_reader.rs, list_audit_files).
-            if rng is None and not (entry.name.startswith("audit") and entry.name.endswith(".log")):
+            if not (entry.name.startswith("audit") and entry.name.endswith(".log")):
                 continue
             try:
                 if not entry.is_file():
                     continue
             except OSError:
                 continue
+            rng = _name_range_ns(entry.name)
             if rng is None:
                 undated.append((-(2**63), 2**63, pathlib.Path(entry.path)))
             else:
                 dated.append((rng[0], rng[1], pathlib.Path(entry.path)))
-        dated.sort(key=lambda f: f[0], reverse=True)
         undated.sort(key=lambda f: f[2].name, reverse=True)
-        return dated + undated
+        dated.sort(key=lambda f: f[2].name, reverse=True)
+        return undated + dated
 
     def query(
         self,
@@ -575,6 +589,9 @@ class AuditLog:
                     ts = parse_timestamp(entry.get("timestamp"))
                 except ValueError:
                     continue
+                # Qdrant parses the stamp into a DateTime<Utc> and serialises it again: UTC,
+                # `Z`, AutoSi digits (``+02:00`` or ``.500000000`` do not survive)
+                entry["timestamp"] = format_timestamp(ts)
                 if hi is not None and ts >= hi:
                     break
                 if lo is not None and ts < lo:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import heapq
 import hmac
 import http.client
 import json
@@ -72,20 +73,23 @@ DEAD_AFTER_FAILURES = 3  # consecutive failed heartbeats before a replica is rep
 MAX_ENTRIES_PER_MESSAGE = 64
 STATE_FILE = "raft_state.json"
 MAX_PEER_ID = 2**53
+MAX_AUDIT_WAIT = 86_400.0  # seconds; longest real wait of gather_audit for one peer
 
 ApplyHook = Callable[[str, str, "dict[str, Any] | None"], None]
 
 
 class PeerError(Exception):
-    """An error answered to the REST caller with ``status`` and ``message``."""
+    """An error answered to the REST caller with ``status`` and ``message``.
+
+    ``message`` (and ``str()``) is the text Qdrant answers, ``StorageError``'s ``Display``.
+    ``wire`` is kept for callers that read it; it is always the same text.
+    """
 
     def __init__(self, message: str, status: int, *, wire: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
-        # the exact text Qdrant answers, when it differs from ``message`` (whose wording other
-        # callers of this module rely on); app/handlers answer ``wire or message``
-        self.wire = wire
+        self.wire = message if wire is None else wire
 
 
 class _SendError(Exception):
@@ -322,8 +326,20 @@ def _make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
 
 
 def _duration_debug(seconds: float) -> str:
-    """Rust's ``Debug`` for a ``Duration`` of whole or fractional seconds (``60s``, ``1.5s``)."""
-    return f"{seconds:g}s" if float(seconds).is_integer() else f"{seconds}s"
+    """Rust's ``Debug`` for a ``Duration``: ``60s``, ``1000000s``, ``1.5s``, ``250ms``, ``5µs``,
+    ``7ns`` (the largest unit that keeps a non-zero integer part, the fraction without
+    trailing zeros)."""
+    if isinstance(seconds, int) and not isinstance(seconds, bool):
+        ns = seconds * 1_000_000_000
+    else:
+        ns = round(float(seconds) * 1_000_000_000)
+    for unit, size in (("s", 1_000_000_000), ("ms", 1_000_000), ("\u00b5s", 1_000)):
+        if ns >= size:
+            whole, frac = divmod(ns, size)
+            digits = len(str(size)) - 1
+            tail = f"{frac:0{digits}d}".rstrip("0")
+            return f"{whole}.{tail}{unit}" if tail else f"{whole}{unit}"
+    return f"{ns}ns"
 
 
 class _PeerInfo:
@@ -989,6 +1005,10 @@ class Cluster:
     ) -> list[dict[str, Any]]:
         """Local entries plus every other known peer's, merged newest first, cut to ``limit``.
 
+        Each source (the local answer, then each peer's) keeps its own order, which is the
+        reader's (undated files first); the sources are merged by their heads, as the k-way
+        merge in src/common/audit.rs does, not re-sorted as a whole.
+
         Raises PeerError 400 when audit is not configured/enabled here or the query is
         invalid, 500 when any peer fails, 408 when a peer does not answer within ``timeout``.
         """
@@ -1007,10 +1027,13 @@ class Cluster:
             others = sorted((p, u) for p, u in self._peers.items() if p != self.peer_id)
         body = {"time_from": time_from, "time_to": time_to, "limit": limit, "filters": filters}
         results: dict[int, list[dict[str, Any]] | _SendError] = {}
+        # `timeout` is a u64 of seconds on the REST side; socket and join timeouts overflow far
+        # below 2^64, so the actual wait is capped (the error text keeps the requested value)
+        wait = min(float(timeout), MAX_AUDIT_WAIT)
 
         def fetch(pid: int, uri: str) -> None:
             try:
-                resp = self._request(uri, "/audit/logs", body, timeout=timeout)
+                resp = self._request(uri, "/audit/logs", body, timeout=wait)
                 got = resp.get("entries")
                 results[pid] = got if isinstance(got, list) else _SendError("malformed audit response")
             except _SendError as exc:
@@ -1019,31 +1042,30 @@ class Cluster:
         threads = [threading.Thread(target=fetch, args=(p, u), daemon=True) for p, u in others]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + timeout + 0.5
+        deadline = time.monotonic() + wait + 0.5
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
+        sources = [entries]
         for pid, _uri in others:
             outcome = results.get(pid)
             if outcome is None or (isinstance(outcome, _SendError) and outcome.timeout):
-                # StorageError::timeout(timeout, "Timed out ... after {elapsed:?}") renders the
-                # tokio `Elapsed` with Debug and the Duration with Debug (src/common/audit.rs)
+                # src/common/audit.rs builds StorageError::timeout(timeout, operation) with the
+                # operation "Timed out fetching audit logs from peer {id} after {elapsed:?}";
+                # its Display is "Timeout: Operation '{operation}' timed out after
+                # {timeout:?}", with tokio's `Elapsed` and the `Duration` in Debug form
                 raise PeerError(
-                    f"Timeout error: Operation 'fetch audit logs from peer {pid}' timed out "
-                    f"after {timeout:g} seconds",
+                    f"Timeout: Operation 'Timed out fetching audit logs from peer {pid} "
+                    f"after Elapsed(())' timed out after {_duration_debug(timeout)}",
                     408,
-                    wire=(
-                        f"Timeout: Operation 'Timed out fetching audit logs from peer {pid} "
-                        f"after Elapsed(())' timed out after {_duration_debug(timeout)}"
-                    ),
                 )
             if isinstance(outcome, _SendError):
                 raise PeerError(
                     f"Service internal error: Failed to fetch audit logs from peer {pid}: {outcome}",
                     500,
                 )
-            entries.extend(e for e in outcome if isinstance(e, dict))
-        entries.sort(key=_ts_key, reverse=True)
-        return entries[: max(0, limit)]
+            sources.append([e for e in outcome if isinstance(e, dict)])
+        merged = heapq.merge(*sources, key=_ts_key, reverse=True)
+        return [e for _, e in zip(range(max(0, limit)), merged, strict=False)]
 
     def on_collection_change(self, op: str, name: str, body: dict[str, Any] | None) -> None:
         """Replicate a collection metadata change already applied locally.
