@@ -27,6 +27,9 @@ def test_completion_scripts_and_man_pages_exist() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && ruff check . && pytest -q"
+    command = (
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' "
+        "&& ruff check . && pytest -q"
+    )
     assert command in readme
     assert command in ci
