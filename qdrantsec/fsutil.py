@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -24,22 +25,38 @@ def atomic_write(
     mode: int = 0o644,
     overwrite: bool = False,
     backup: bool = False,
+    stream_ok: bool = False,
 ) -> Path | None:
     """Write ``data`` to ``path`` atomically with ``mode``.
 
-    Refuses to replace an existing file unless ``overwrite``; with ``backup`` the old file
-    is kept as ``<name>.bak`` (or ``<name>.bak.N``). Returns the backup path, if any.
+    Refuses to replace an existing file (or a symlink, even a dangling one) unless
+    ``overwrite``; with ``backup`` the old file is kept as ``<name>.bak`` (or
+    ``<name>.bak.N``). Returns the backup path, if any.
+
+    A target that is not a regular file (``/dev/stdout``, ``/dev/null``, a FIFO) is never
+    replaced by the rename, which would destroy a device node when run as root: with
+    ``stream_ok`` (reports) the data is written into it, otherwise it is refused.
     """
-    target = Path(path)
+    target = Path(str(path))
     if isinstance(data, str):
         data = data.encode()
+    if not str(path):
+        raise InputError("the output file name is empty")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"directory does not exist: {parent}")
-    if target.exists() and not overwrite:
-        raise InputError(f"{target} already exists", hint="use --force to replace it")
     if target.is_dir():
         raise InputError(f"{target} is a directory")
+    try:
+        st: os.stat_result | None = os.stat(target)
+    except OSError:
+        st = None  # missing, or a dangling symlink
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if not stream_ok:
+            raise InputError(f"{target} is not a regular file; refusing to replace it")
+        return _write_stream(target, data)
+    if os.path.lexists(target) and not overwrite:
+        raise InputError(f"{target} already exists", hint="use --force to replace it")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
@@ -51,9 +68,9 @@ def atomic_write(
             fh.flush()
             os.fsync(fh.fileno())
         backup_path = None
-        if backup and target.exists():
+        if backup and os.path.lexists(target):
             backup_path = _free_backup_name(target)
-            os.link(target, backup_path)
+            os.link(target, backup_path, follow_symlinks=False)  # a symlink is kept as one
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -66,10 +83,20 @@ def atomic_write(
     return backup_path
 
 
+def _write_stream(target: Path, data: bytes) -> None:
+    """Write into a device or FIFO (e.g. ``--output /dev/stdout``) without replacing it."""
+    try:
+        with open(target, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    return None
+
+
 def _free_backup_name(target: Path) -> Path:
     candidate = target.with_name(target.name + ".bak")
     n = 1
-    while candidate.exists():
+    while os.path.lexists(candidate):
         candidate = target.with_name(f"{target.name}.bak.{n}")
         n += 1
     return candidate
@@ -95,3 +122,30 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | 
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{what} {p} is not UTF-8 text") from None
+
+
+def read_stdin(*, what: str = "standard input", limit: int | None = None) -> str:
+    """Read standard input as UTF-8 text: closed, oversized or non-UTF-8 input becomes a
+    one-line InputError (the text stream would raise UnicodeDecodeError under a strict
+    locale, and ``sys.stdin`` is None when fd 0 is closed)."""
+    import sys
+
+    stream = sys.stdin
+    if stream is None:
+        raise InputError("standard input is not available (it is closed)")
+    buffer = getattr(stream, "buffer", None)
+    try:
+        if buffer is not None:
+            raw = buffer.read(limit + 1 if limit else -1)
+        else:
+            raw = stream.read(limit + 1 if limit else -1).encode("utf-8", "surrogateescape")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}") from None
+    if limit and len(raw) > limit:
+        raise InputError(f"{what} is larger than {limit} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8 text") from None

@@ -133,7 +133,10 @@ class SecretResolver:
         if stream is None:
             raise SecretError("standard input is not available")
         self._stdin_used = True
-        line = stream.readline()
+        try:
+            line = stream.readline()
+        except UnicodeDecodeError:  # a strict UTF-8 locale; the bytes are not echoed
+            raise SecretError("the key on standard input is not UTF-8 text") from None
         return line.rstrip("\r\n")
 
     def _from_qdrant_config(self, path: str, role: str) -> tuple[str | None, str]:

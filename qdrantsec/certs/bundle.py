@@ -185,7 +185,9 @@ def _check_targets(files: list[OutputFile], force: bool) -> None:
     for f in files:
         if f.path.is_dir():
             raise InputError(f"{f.path} is a directory")
-        if f.path.exists():
+        if f.path.exists() and not f.path.is_file():  # a FIFO or device: never read or replace it
+            raise InputError(f"{f.path} is not a regular file; nothing was written")
+        if os.path.lexists(f.path):  # a dangling symlink counts as existing
             f.exists = True
             with contextlib.suppress(OSError):
                 f.unchanged = f.path.read_bytes() == f.data

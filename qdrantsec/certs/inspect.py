@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from qdrantsec.errors import InputError, NetworkError
+from qdrantsec.errors import InputError, NetworkError, UsageError
 
 
 @dataclass
@@ -186,6 +186,17 @@ def parse_https(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+MAX_TIMEOUT = 3600.0
+
+
+def check_timeout(timeout: float) -> None:
+    """nan passes click's range check and 1e308 overflows the socket layer: refuse both."""
+    import math
+
+    if not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+        raise UsageError(f"--timeout must be a number of seconds between 0.1 and {MAX_TIMEOUT:g}")
+
+
 def fetch_chain(url: str, *, timeout: float = 10.0) -> list[bytes]:
     """The DER certificates a TLS server presents, in the order sent. No verification:
     this is an inspection, and an untrusted or broken chain is exactly what one inspects."""
@@ -194,6 +205,7 @@ def fetch_chain(url: str, *, timeout: float = 10.0) -> list[bytes]:
     import ssl
 
     host, port = parse_https(url)
+    check_timeout(timeout)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE

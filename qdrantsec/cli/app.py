@@ -9,6 +9,7 @@ the groups' own help uses Rich.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -128,14 +129,43 @@ def _err(message: str, hint: str | None = None) -> None:
         sys.stderr.write(f"{PROG}: hint: {hint}\n")
 
 
+class _ClosedStdout:
+    """Stands in for a closed fd 1 (``sys.stdout`` is None): writing data fails loudly
+    instead of vanishing, and ``print()`` aimed at a None stderr cannot fall back to it."""
+
+    def write(self, _text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+#: errno values of a failed write to stdout (everything else unexpected is a bug)
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF})
+
+
+def _guard_std_streams() -> None:
+    # With fd 2 closed (2>&-) sys.stderr is None and print(file=sys.stderr) writes to
+    # stdout: diagnostics (a key's fingerprint) would be mixed into the data.
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()  # type: ignore[assignment]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and exit with) its exit code. The only error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("QDRANTSEC_DEBUG", "") not in ("", "0")
+    _guard_std_streams()
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=args, prog_name=PROG, standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
     except QdrantsecError as exc:
         if debug:
             raise
@@ -155,20 +185,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(message[:1].lower() + message[1:] if message else "usage error", hint)
         code = int(getattr(exc, "exit_code", ExitCode.USAGE))
     except BrokenPipeError:
-        # stdout closed early (e.g. `| head`): not an error worth a message
+        # stdout closed early (e.g. `| head`): not an error worth a message. Exit 1, as
+        # click and rich do when they meet EPIPE first (and as Python's docs advise):
+        # the output was cut short, so success must not be claimed.
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        code = int(ExitCode.OK)
+        code = int(ExitCode.FAILED)
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.errno in _OUTPUT_ERRNOS:
+            # Core turns file errors into InputErrors; what is left is writing the output
+            # (a full disk, a closed stdout). strerror only: no path, no data.
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            _err(f"cannot write the output: {exc.strerror}")
+            code = int(ExitCode.USAGE)
+        else:
+            code = _internal(exc)
     except Exception as exc:
         if debug:
             raise
-        # The message of an arbitrary library error might contain secrets; show its type.
-        _err(
-            f"internal error ({type(exc).__name__})",
-            "this is a bug in qdrantsec; run again with --debug for a traceback and report it",
-        )
-        code = int(ExitCode.INTERNAL)
+        code = _internal(exc)
     return code
+
+
+def _internal(exc: BaseException) -> int:
+    # The message of an arbitrary library error might contain secrets; show its type.
+    _err(
+        f"internal error ({type(exc).__name__})",
+        "this is a bug in qdrantsec; run again with --debug for a traceback and report it",
+    )
+    return int(ExitCode.INTERNAL)
 
 
 def run() -> None:

@@ -51,7 +51,7 @@ def _out(text: str) -> None:
 
 @app.command("generate")
 def generate(
-    out: Annotated[Path, typer.Option(
+    out: Annotated[str, typer.Option(
         "--out", "-o", metavar="DIR", help="Directory for the files (created mode 0700 if missing).")],
     host: Annotated[list[str] | None, typer.Option(
         "--host", metavar="NAME",
@@ -109,14 +109,17 @@ def generate(
     """
     from qdrantsec.certs import bundle
     from qdrantsec.certs.snippets import RELOAD_WARNING, build
+    from qdrantsec.errors import UsageError
     from qdrantsec.output import warn
 
     fmt = _format(fmt)
-    req = bundle.Request(out=out, hosts=list(host or []), peers=list(peer or []), peer_count=peers,
+    if not out.strip():  # Path("") would be the current directory
+        raise UsageError("--out is empty", hint="give the directory for the files, e.g. --out tls")
+    req = bundle.Request(out=Path(out), hosts=list(host or []), peers=list(peer or []), peer_count=peers,
                   peer_template=peer_template, clients=list(client or []), key_type=key_type, days=days,
                   ca_cert=ca_cert, ca_key=ca_key, new_ca=new_ca, force=force)
     cs = bundle.generate(req)
-    snippets = build(cs, tls_dir or str(out.absolute()))
+    snippets = build(cs, tls_dir or str(Path(out).absolute()))
     if fmt == "json":
         from qdrantsec.output import print_json
 

@@ -55,7 +55,7 @@ def generate(
     if nbytes > 4096:
         raise UsageError(f"--bytes {nbytes} is too large; use at most 4096")
     key = generate_key(nbytes)
-    if out:
+    if out is not None:  # an empty --out "$UNSET" must not send the key to stdout
         atomic_write(out, key + "\n", mode=SECRET_MODE, overwrite=force, backup=force)
         print(f"wrote {out} (mode 0600), key {fingerprint(key)}", file=sys.stderr)
     else:

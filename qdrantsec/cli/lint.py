@@ -148,7 +148,7 @@ def lint(
 ) -> None:
     from qdrantsec.lint.registry import all_rules, get_rule
 
-    if explain:
+    if explain is not None:  # --explain "" is an unknown rule, not "run the linter"
         typer.echo(explain_text(get_rule(explain.strip().upper())), nl=False)
         raise typer.Exit(0)
     rules = all_rules()
@@ -180,7 +180,7 @@ def _run(
     from qdrantsec.output.lint_formats import pick_auto_format, render
 
     pairs = _pairs(formats, outputs)
-    threshold = Severity.parse(fail_on) if fail_on else None
+    threshold = Severity.parse(fail_on) if fail_on is not None else None
     project = suppress.load_project_config(paths, known_rules={r.id for r in rules})  # type: ignore[attr-defined]
     if threshold is None:
         threshold = project.fail_on or Severity.HIGH
@@ -214,7 +214,7 @@ def _run(
                     os.makedirs(parent, exist_ok=True)
                 except OSError as exc:
                     raise InputError(f"cannot create the directory of {out}: {exc.strerror}") from None
-            atomic_write(out, text, overwrite=True)
+            atomic_write(out, text, overwrite=True, stream_ok=True)  # -o /dev/stdout works
     if result.errors:
         return int(ExitCode.USAGE)
     return suppress.exit_code_for(result.findings, threshold, exit_zero)

@@ -102,12 +102,9 @@ def _read_token(token: str | None, key_stdin: bool) -> str:
                                   "token as an argument")
         if token is None and (sys.stdin is None or sys.stdin.isatty()):
             raise UsageError("no token given", hint="pass TOKEN, or '-' to read it from stdin")
-        if sys.stdin is None:
-            raise InputError("standard input is not available")
-        data = sys.stdin.read(MAX_TOKEN_BYTES + 1)
-        if len(data) > MAX_TOKEN_BYTES:
-            raise InputError("the token on standard input is larger than 64 KiB")
-        token = data
+        from qdrantsec.fsutil import read_stdin
+
+        token = read_stdin(what="the token on standard input", limit=MAX_TOKEN_BYTES)
     text = clean_token(token)
     if not text:
         raise InputError("the token is empty")
@@ -272,7 +269,9 @@ def _load_batch(path: str, now: int) -> list[tuple[str, Any]]:
     from qdrantsec.token import mint as core
 
     if path == "-":
-        text = sys.stdin.read(16 * 1024 * 1024)
+        from qdrantsec.fsutil import read_stdin
+
+        text = read_stdin(what="the batch on standard input", limit=16 * 1024 * 1024)
         name = "<stdin>"
     else:
         text = read_text(path, what="batch file", limit=16 * 1024 * 1024)

@@ -238,6 +238,8 @@ def lint_paths(
     fingerprints from ``suppress.load_baseline``."""
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r} (use one of: {', '.join(KINDS)})")
+    if any(not str(p).strip() for p in paths):  # `lint "$UNSET"` must not lint nothing and pass
+        raise UsageError("an empty PATH was given", hint="name a file or directory, or give none for '.'")
     # The parsed files stay in memory for the whole run (targets point into them), and the
     # cyclic garbage collector would rescan that growing heap again and again: pausing it
     # for the run saves about a quarter of the time on a thousand files. The run creates

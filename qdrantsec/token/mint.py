@@ -128,10 +128,14 @@ def load_batch_document(text: str, path: str) -> Any:
             return json.loads(text)
         except ValueError as exc:
             raise InputError(f"{path} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InputError(f"{path} is nested too deeply to be a batch file") from None
     import yaml
 
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise InputError(f"{path} is nested too deeply to be a batch file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

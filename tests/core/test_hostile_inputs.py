@@ -1,0 +1,238 @@
+"""Hostile and odd inputs: every one gets a one-line error and a non-zero exit (never a
+traceback), nothing on disk is replaced that should not be, secrets stay off stdout."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qdrantsec.cli.app import main
+from qdrantsec.errors import InputError
+from qdrantsec.fsutil import atomic_write
+
+KEY = "k" * 43
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error(err: str) -> None:
+    lines = [ln for ln in err.splitlines() if not ln.startswith("qdrantsec: hint:")]
+    assert len(lines) == 1 and lines[0].startswith("qdrantsec: error: "), err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+def cli(*args: str, stdin: int | None = None, stdout: int | None = None, stderr: int | None = None,
+        cwd: Path | None = None, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "qdrantsec", *args], stdin=stdin, stdout=stdout,
+                          stderr=stderr, cwd=cwd, check=False, timeout=60, **kw)  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    p = tmp_path / "qdrant.key"
+    p.write_text(KEY + "\n")
+    p.chmod(0o600)
+    return p
+
+
+# -- output targets that are not regular files ------------------------------------------
+
+def test_atomic_write_never_replaces_a_fifo_or_device(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        atomic_write(fifo, "x", overwrite=True, backup=True)
+    assert fifo.is_fifo()
+    # a report may be streamed into a device (lint --output /dev/stdout), never renamed over it
+    atomic_write(os.devnull, "report", overwrite=True, stream_ok=True)
+    assert Path(os.devnull).is_char_device()
+
+
+def test_lint_output_to_a_device_writes_into_it(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("service:\n  host: 0.0.0.0\n")
+    res = cli("lint", "config.yaml", "--format", "json", "--output", "/dev/stdout",
+              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.stdout.lstrip().startswith(b"{"), res.stderr
+    assert Path("/dev/stdout").is_symlink() or Path("/dev/stdout").is_char_device()
+
+
+def test_key_generate_refuses_a_fifo_even_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "k"
+    os.mkfifo(fifo)
+    code, out, err = run(["key", "generate", "--out", str(fifo), "--force"], capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert fifo.is_fifo() and not (tmp_path / "k.bak").exists()
+
+
+def test_key_generate_keeps_a_dangling_symlink_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = tmp_path / "qdrant.key"
+    link.symlink_to(tmp_path / "elsewhere" / "real.key")
+    code, _, err = run(["key", "generate", "--out", str(link)], capsys)
+    assert code == 2 and "already exists" in err
+    assert link.is_symlink()
+    assert run(["key", "generate", "--out", str(link), "--force"], capsys)[0] == 0
+    assert not link.is_symlink() and (tmp_path / "qdrant.key.bak").is_symlink()
+    assert not (tmp_path / "elsewhere").exists()  # the link's target was never created
+
+
+def test_key_generate_through_a_symlink_leaves_its_target_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("precious\n")
+    link = tmp_path / "qdrant.key"
+    link.symlink_to(target)
+    assert run(["key", "generate", "--out", str(link)], capsys)[0] == 2
+    assert run(["key", "generate", "--out", str(link), "--force"], capsys)[0] == 0
+    assert target.read_text() == "precious\n"
+
+
+def test_key_generate_empty_out_does_not_print_the_key(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["key", "generate", "--out", ""], capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+
+
+def test_certs_generate_empty_out_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["certs", "generate", "--out", ""], capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_certs_generate_never_reads_or_replaces_a_fifo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "tls"
+    out_dir.mkdir()
+    os.mkfifo(out_dir / "server.pem")
+    code, _, err = run(["certs", "generate", "--out", str(out_dir), "--force"], capsys)
+    assert code == 2 and "not a regular file" in err
+    assert (out_dir / "server.pem").is_fifo()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["server.pem"]
+
+
+# -- standard streams: closed, full, not UTF-8 --------------------------------------------
+
+def test_stderr_closed_keeps_stdout_pure() -> None:
+    res = cli("key", "generate", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+              pass_fds=(), close_fds=True, preexec_fn=lambda: os.close(2))
+    assert res.returncode == 0
+    assert res.stdout.count(b"\n") == 1 and b"sha256:" not in res.stdout
+
+
+@pytest.mark.parametrize("argv", [["key", "generate"], ["token", "explain", "--list-actions"]])
+def test_stdout_closed_or_full_is_one_error(argv: list[str]) -> None:
+    res = cli(*argv, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
+    assert res.returncode == 2
+    assert res.stderr.decode().startswith("qdrantsec: error: cannot write the output"), res.stderr
+    if Path("/dev/full").exists():
+        with open("/dev/full", "wb") as full:
+            res = cli(*argv, stdout=full, stderr=subprocess.PIPE)
+        assert res.returncode == 2 and b"Traceback" not in res.stderr
+        assert b"No space left" in res.stderr
+
+
+def test_broken_pipe_is_silent() -> None:
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        res = cli("token", "explain", "--list-actions", stdout=w, stderr=subprocess.PIPE)
+    finally:
+        os.close(w)
+    assert res.returncode == 1 and res.stderr == b""
+
+
+@pytest.mark.parametrize("argv", [
+    ["token", "inspect", "-"],
+    ["token", "mint", "--api-key-file", "KEY", "--from-file", "-"],
+    ["token", "mint", "--api-key-stdin", "-c", "docs:r"],
+])
+def test_stdin_closed_or_not_utf8(argv: list[str], key_file: Path) -> None:
+    argv = [str(key_file) if a == "KEY" else a for a in argv]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # strict decoding, as in en_US.UTF-8
+    res = cli(*argv, input=b"\xff\xfe\xfd\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert res.returncode == 2 and res.stdout == b""
+    one_error(res.stderr.decode())
+    assert "UTF-8" in res.stderr.decode()
+    res = cli(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(0))
+    assert res.returncode == 2 and res.stdout == b""
+    one_error(res.stderr.decode())
+
+
+# -- batch files and baselines nested too deeply ------------------------------------------
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep.yaml", "[" * 100_000 + "]" * 100_000),
+    ("deep2.yaml", "- " * 5_000 + "x\n"),
+])
+def test_batch_nested_too_deeply(
+    name: str, text: str, tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / name
+    batch.write_text(text)
+    code, out, err = run(["token", "mint", "--api-key-file", str(key_file), "--from-file", str(batch)],
+                         capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert KEY not in err
+
+
+def test_baseline_nested_too_deeply(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "config.yaml").write_text("service:\n  host: 0.0.0.0\n")
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run(["lint", str(tmp_path / "config.yaml"), "--baseline", str(baseline)], capsys)
+    assert code == 2
+    one_error(err)
+
+
+# -- option values ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e308"])
+def test_certs_inspect_timeout_not_finite(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["certs", "inspect", "https://127.0.0.1:1", "--timeout", value], capsys)
+    assert code == 2
+    one_error(err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["lint", ""],
+    ["lint", "--explain", ""],
+    ["lint", "--fail-on", ""],
+])
+def test_lint_empty_values_are_errors_not_a_clean_run(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    one_error(err)
+
+
+def test_key_stdin_reader_survives_undecodable_input() -> None:
+    from qdrantsec.errors import SecretError
+    from qdrantsec.secrets import KeyOptions, SecretResolver
+
+    stream = io.TextIOWrapper(io.BytesIO(b"\xff\xfe\n"), encoding="utf-8", errors="strict")
+    resolver = SecretResolver(env={}, stdin=stream)
+    with pytest.raises(SecretError, match="not UTF-8"):
+        resolver.resolve(KeyOptions(stdin=True))
