@@ -142,7 +142,10 @@ def _load_located(text: str, name: str) -> list[LocatedDoc]:
             line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"{name}: invalid YAML: {exc}", problem=str(exc)) from None
+        # e.g. ReaderError (a control character): its text adds a second line ("in
+        # <unicode string>, position 0") that would break the one-line error
+        problem = (str(exc).strip().splitlines() or ["invalid YAML"])[0].strip()
+        raise YamlSyntaxError(f"{name}: invalid YAML: {problem}", problem=problem) from None
     docs = []
     for raw in nodes:
         conv = _Converter(name)

@@ -110,6 +110,11 @@ def discover(
                     if on_skip:
                         on_skip(full, "ignored by .qdrantsec.yaml")
                     continue
+                # a FIFO or socket would block the run forever (a dangling link still fails)
+                if not os.path.isfile(full) and os.path.exists(full):
+                    if on_skip:
+                        on_skip(full, "not a regular file")
+                    continue
                 yield Candidate(full, explicit=False, by_name=hint is not None)
 
 

@@ -236,3 +236,23 @@ def test_key_stdin_reader_survives_undecodable_input() -> None:
     resolver = SecretResolver(env={}, stdin=stream)
     with pytest.raises(SecretError, match="not UTF-8"):
         resolver.resolve(KeyOptions(stdin=True))
+
+
+def test_lint_skips_a_fifo_found_in_a_directory(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.yaml")
+    (tmp_path / "production.yaml").write_text("service:\n  host: 0.0.0.0\n")
+    res = cli("lint", str(tmp_path), "-v", "--format", "json", stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)
+    assert b"not a regular file" in res.stderr
+    assert res.returncode in (0, 1)
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01binary", b"a: \x01b\n"])
+def test_qdrant_config_with_control_characters_is_one_line(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_bytes(content)
+    code, out, err = run(["token", "mint", "--qdrant-config", str(cfg), "-c", "docs:r"], capsys)
+    assert code == 2 and out == ""
+    one_error(err)
