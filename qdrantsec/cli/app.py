@@ -124,9 +124,11 @@ def _root(
 
 
 def _err(message: str, hint: str | None = None) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    from qdrantsec.output import printable  # messages quote tokens, names, file content
+
+    sys.stderr.write(f"{PROG}: error: {printable(message)}\n")
     if hint:
-        sys.stderr.write(f"{PROG}: hint: {hint}\n")
+        sys.stderr.write(f"{PROG}: hint: {printable(hint)}\n")
 
 
 class _ClosedStdout:

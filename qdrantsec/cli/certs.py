@@ -46,7 +46,10 @@ def _format(value: str) -> str:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    from qdrantsec.output import printable  # names in a (remote) certificate are untrusted
+
+    lines = text[:-1] if text.endswith("\n") else text
+    sys.stdout.write("\n".join(printable(ln) for ln in lines.split("\n")) + "\n")
 
 
 @app.command("generate")

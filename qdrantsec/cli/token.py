@@ -383,7 +383,9 @@ def verify(
     if fmt == Format.json:
         print_json(verdict.as_dict())
     elif verbose or fmt == Format.text:
-        sys.stdout.write(verdict.explanation() + "\n")
+        from qdrantsec.output import printable
+
+        sys.stdout.write("\n".join(map(printable, verdict.explanation().splitlines())) + "\n")
     return int(verdict.exit_code)
 
 
@@ -511,13 +513,13 @@ def render_report(report: Any) -> None:
 
     from rich.text import Text
 
-    from qdrantsec.output import console
+    from qdrantsec.output import console, printable
 
     out = console()
 
     def line(label: str, value: str | Text, style: str = "") -> None:
         text = Text(f"{label:<11}", style="bold")
-        text.append(value if isinstance(value, Text) else Text(value, style=style))
+        text.append(value if isinstance(value, Text) else Text(printable(value), style=style))
         out.print(text)
 
     vw = report.verified_with
@@ -530,7 +532,7 @@ def render_report(report: Any) -> None:
     line("Header:", json.dumps(report.header, ensure_ascii=False))
     out.print(Text("Claims:", style="bold"))
     for ln in json.dumps(report.claims, indent=2, ensure_ascii=False).splitlines():
-        out.print(Text("  " + ln))
+        out.print(Text("  " + printable(ln)))
     claims = report.claims if isinstance(report.claims, dict) else {}
     if report.expires_at:
         style = "red" if report.expired else ""
@@ -551,16 +553,21 @@ def render_report(report: Any) -> None:
     if report.problems:
         out.print(Text("Rejections (every reason Qdrant would refuse it):", style="bold red"))
         for p in report.problems:
-            out.print(Text(f"  - {p.message} [{p.code}; {p.qdrant_answer}]"))
+            out.print(Text(printable(f"  - {p.message} [{p.code}; {p.qdrant_answer}]")))
     if report.verdict is not None and report.verdict.root_cause is not None:
-        out.print(Text("  " + report.verdict.explanation().splitlines()[-1]))
+        out.print(Text("  " + printable(report.verdict.explanation().splitlines()[-1])))
     if report.warnings:
         out.print(Text("Warnings:", style="bold yellow"))
         for w in report.warnings:
-            out.print(Text(f"  - {w}"))
+            out.print(Text(printable(f"  - {w}")))
 
 
 def render_answer(answer: Any) -> None:
+    from qdrantsec.output import printable
+
+    def emit(line: str) -> None:  # collection names and messages come from the token
+        sys.stdout.write(printable(line) + "\n")
+
     d = answer.decision
     what = answer.action.name
     if answer.request:
@@ -570,15 +577,15 @@ def render_answer(answer: Any) -> None:
     if d.outcome == "denied":
         text = d.forbidden if d.message and d.status == 403 and d.forbidden and \
             not d.message.startswith(("InvalidSignature", "ExpiredSignature")) else d.message
-        sys.stdout.write(f"denied: {what}: {d.status} {text}\n")
+        emit(f"denied: {what}: {d.status} {text}")
     elif d.outcome == "filtered":
-        sys.stdout.write(f"filtered: {what}: allowed, but {d.message}\n")
+        emit(f"filtered: {what}: allowed, but {d.message}")
     else:
-        sys.stdout.write(f"allowed: {what}\n")
+        emit(f"allowed: {what}")
     if answer.condition:
-        sys.stdout.write(f"condition: {answer.condition}\n")
+        emit(f"condition: {answer.condition}")
     if answer.action.docs_differs:
-        sys.stdout.write(f"note: {answer.action.docs_differs}\n")
+        emit(f"note: {answer.action.docs_differs}")
 
 
 def render_table(subject: Any, columns: list[str], rows: list[Any]) -> None:
@@ -586,18 +593,19 @@ def render_table(subject: Any, columns: list[str], rows: list[Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from qdrantsec.output import console
+    from qdrantsec.output import console, printable
 
     out = console()
-    out.print(Text(f"{subject.label}: {subject.access.describe()}", style="bold"))
+    out.print(Text(printable(f"{subject.label}: {subject.access.describe()}"), style="bold"))
     if subject.refused is not None:
-        out.print(Text(f"Qdrant refuses this token ({subject.refused.qdrant_answer}): "
-                       f"{subject.refused.message}; only public endpoints answer", style="red"))
+        out.print(Text(printable(f"Qdrant refuses this token ({subject.refused.qdrant_answer}): "
+                                 f"{subject.refused.message}; only public endpoints answer"),
+                       style="red"))
     for note in subject.notes:
-        out.print(Text(note, style="yellow"))
+        out.print(Text(printable(note), style="yellow"))
     cond = subject.condition()
     if cond:
-        out.print(Text("Condition: " + cond, style="yellow"))
+        out.print(Text(printable("Condition: " + cond), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     table.add_column("action", no_wrap=True)
     # The request column only when it fits; --list-actions always shows the routes.
@@ -606,7 +614,7 @@ def render_table(subject: Any, columns: list[str], rows: list[Any]) -> None:
         table.add_column("request", overflow="fold")
     for c in columns:
         table.add_column("any collection" if c == "*" and len(columns) == 1 else
-                         ("others" if c == "*" else c), no_wrap=True, min_width=8)
+                         ("others" if c == "*" else printable(c)), no_wrap=True, min_width=8)
     for action, cells in rows:
         name = action.name + (" *" if action.docs_differs else "") + \
             ("" if action.docs_row else " +")

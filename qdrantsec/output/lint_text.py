@@ -109,12 +109,15 @@ def render(result: LintResult, *, color: bool, show_suppressed: bool) -> str:
 
 
 def _join(segments: list[Segment], color: bool) -> str:
+    from qdrantsec.output import printable  # messages quote values from the linted files
+
     if not color:
-        return "".join(text for text, _ in segments)
+        return "".join(printable(text) for text, _ in segments)
     from rich.color import ColorSystem
     from rich.style import Style
 
     return "".join(
-        Style.parse(style).render(text, color_system=ColorSystem.STANDARD) if style else text
+        Style.parse(style).render(printable(text), color_system=ColorSystem.STANDARD) if style
+        else printable(text)
         for text, style in segments
     )

@@ -128,10 +128,40 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: serde_json's recursion limit: its remaining_depth starts at 128 and a parse fails when
+#: an array or object brings it to 0, so 127 levels of nesting are the most it reads
+MAX_JSON_DEPTH = 127
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, strings skipped (a linear scan, so a
+    hostile token cannot make the parser recurse)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def loads_strict(data: bytes) -> Any:
     """Parse JSON as serde_json would: UTF-8 only, no NaN/Infinity, no out-of-range
-    numbers; duplicate keys recorded."""
+    numbers, at most 127 levels of nesting; duplicate keys recorded."""
     text = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels (serde_json's limit)")
     return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants,
                       parse_float=_finite_float)
 
