@@ -16,7 +16,7 @@ from typing import Any
 from qdrantsec.errors import InputError, QdrantsecError
 
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.I)
+_DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw]?)\s*$", re.I)  # ASCII digits only
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
 
 
@@ -25,6 +25,8 @@ def parse_duration(text: str) -> dt.timedelta:
     m = _DURATION.match(text)
     if not m:
         raise InputError(f"bad duration {text!r}", hint="use a number with s, m, h, d or w, e.g. 30d")
+    if len(m.group(1)) > 15:  # int() refuses over 4300 digits; all of these are too long
+        raise InputError(f"duration {text[:40]!r} is longer than 100 years")
     seconds = int(m.group(1)) * _UNIT[m.group(2).lower()]
     if seconds > 100 * 365 * 86400:
         raise InputError(f"duration {text!r} is longer than 100 years")

@@ -544,6 +544,10 @@ def build_access(global_mode: str | None, grants: Sequence[Grant]) -> str | tupl
 def parse_match_value(text: str, *, key: str = "KEY") -> str | int | bool:
     """A JSON integer or boolean when ``text`` parses as one; a quoted JSON string forces a
     string; floats are refused (Qdrant refuses them); anything else is the string itself."""
+    digits = text.strip().removeprefix("-")
+    if len(digits) > 4000 and digits.isascii() and digits.isdigit() and digits[0] != "0":
+        # json.loads refuses over 4300 digits, which would turn the number into a string
+        raise InputError(f"match value {text.strip()[:24]}... does not fit a signed 64-bit integer")
     try:
         parsed = json.loads(text, parse_constant=_no_constants)
     except ValueError:

@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from qdrantsec.errors import InputError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_PART = re.compile(r"(\d+)([smhdw])")
-_WHOLE = re.compile(r"(?:\d+[smhdw])+")
+# ASCII digits only: \d would take "７d" (fullwidth) or Arabic-Indic digits
+_PART = re.compile(r"([0-9]+)([smhdw])")
+_WHOLE = re.compile(r"(?:[0-9]+[smhdw])+")
 #: the latest instant we can print as ISO-8601 (year 9999)
 MAX_TIMESTAMP = 253402300799
 
@@ -25,7 +26,10 @@ def parse_duration(text: str) -> int:
         if s.isdigit():
             hint = f"add a unit, e.g. {s}s, {s}m, {s}h or {s}d"
         raise InputError(f"bad duration {text!r}", hint=hint)
-    total = sum(int(n) * UNITS[u] for n, u in _PART.findall(s))
+    parts = _PART.findall(s)
+    if any(len(n) > 15 for n, _ in parts):  # int() refuses over 4300 digits; all are too long
+        raise InputError(f"duration {text[:40]!r} is too long")
+    total = sum(int(n) * UNITS[u] for n, u in parts)
     if total <= 0:
         raise InputError(f"duration {text!r} is zero; a token must expire in the future")
     if total > MAX_TIMESTAMP:

@@ -323,3 +323,28 @@ def test_lint_text_escapes_control_characters_from_files(
     _, out, _ = run(["lint", str(tmp_path / "config.yaml"), "--env-file", str(tmp_path / "prod.env"),
                      "--format", "text"], capsys)
     assert "enable_tls" in out and "\x1b" not in out and "\u202e" not in out
+
+
+# -- numbers with thousands of digits, non-ASCII digits -----------------------------------
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize("argv", [
+    ["token", "mint", "--api-key-file", "KEY", "-c", "docs:r", "--expires-in", f"{HUGE}d"],
+    ["token", "mint", "--api-key-file", "KEY", "-c", "docs:r", "--value-exists", "users",
+     "--match", f"id={HUGE}"],
+    ["certs", "check-expiry", "--within", f"{HUGE}d", "CERT"],
+    ["token", "mint", "--api-key-file", "KEY", "-c", "docs:r", "--expires-in", "\uff17d"],
+    ["certs", "check-expiry", "--within", "\uff15d", "CERT"],
+])
+def test_huge_or_non_ascii_numbers(
+    argv: list[str], key_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not used: the duration is refused first\n")
+    argv = [str(key_file) if a == "KEY" else str(cert) if a == "CERT" else a for a in argv]
+    code, out, err = run(argv, capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert len(err) < 500
