@@ -59,7 +59,7 @@ class Secret:
 class KeyOptions:
     """What the user told us about one key (all optional)."""
 
-    literal: str | None = None
+    literal: str | None = field(default=None, repr=False)  # the key itself (--api-key)
     file: str | None = None
     stdin: bool = False
     env_name: str | None = None
@@ -70,12 +70,12 @@ class KeyOptions:
 class SecretResolver:
     """Resolves keys; the outside world (env, stdin, prompt, warnings) is injected."""
 
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     stdin: TextIO | None = None
     prompt: Callable[[str], str] | None = None
     warn: Callable[[str], None] = lambda msg: print(f"qdrantsec: warning: {msg}", file=sys.stderr)
     _stdin_used: bool = False
-    _config_cache: dict[str, object] = field(default_factory=dict)
+    _config_cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     def resolve(
         self, opts: KeyOptions, *, role: str = "api_key", required: bool = True,

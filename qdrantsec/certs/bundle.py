@@ -46,7 +46,7 @@ class Request:
 @dataclass
 class OutputFile:
     path: Path
-    data: bytes
+    data: bytes = field(repr=False)  # may be a private key
     mode: int
     what: str
     exists: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qdrantsec.certs import keys
@@ -22,9 +22,9 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 @dataclass
 class CA:
     cert: Any  # cryptography.x509.Certificate
-    key: Any
-    cert_pem: bytes
-    key_pem: bytes
+    key: Any = field(repr=False)  # private keys never appear in a repr (tracebacks, logs)
+    cert_pem: bytes = field(repr=False)
+    key_pem: bytes = field(repr=False)
     reused: bool
 
 
@@ -34,8 +34,8 @@ class Leaf:
     name: str
     sans: list[SanName]
     cert: Any
-    cert_pem: bytes
-    key_pem: bytes
+    cert_pem: bytes = field(repr=False)
+    key_pem: bytes = field(repr=False)
 
 
 def random_serial() -> int:

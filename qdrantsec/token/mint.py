@@ -7,7 +7,7 @@ Kept free of heavy imports (no PyJWT, no YAML unless a YAML batch file is read) 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from qdrantsec.token.jws import HEADER, encode
 @dataclass(frozen=True)
 class Minted:
     name: str | None
-    token: str
+    token: str = field(repr=False)  # a bearer credential
     claims: dict[str, Any]
     exp: int | None
     key_role: str

@@ -348,3 +348,21 @@ def test_huge_or_non_ascii_numbers(
     assert code == 2 and out == ""
     one_error(err)
     assert len(err) < 500
+
+
+# -- reprs (tracebacks with --debug, logs, test failures) never show key material ------------
+
+def test_reprs_hold_no_key_material(tmp_path: Path) -> None:
+    from qdrantsec.certs import bundle
+    from qdrantsec.secrets import KeyOptions, Secret, SecretResolver
+    from qdrantsec.token import mint as core
+
+    assert KEY not in repr(KeyOptions(literal=KEY))
+    assert KEY not in repr(SecretResolver(env={"QDRANT_API_KEY": KEY}))
+    secret = Secret(KEY, "test")
+    assert KEY not in repr(secret) and KEY not in str(secret)
+    minted = core.mint(core.make_spec(access="r", now=1_700_000_000), secret, now=1_700_000_000)
+    assert minted.token not in repr(minted)
+    cs = bundle.plan(bundle.Request(out=tmp_path / "tls"))
+    text = repr(cs)
+    assert "PRIVATE KEY" not in text and "BEGIN" not in text
