@@ -105,11 +105,16 @@ class SecretResolver:
             )
             return Secret(opts.literal, "command line", role)
         if opts.file is not None:
-            return Secret(_read_key_file(opts.file), f"file {opts.file}", role)
+            return Secret(_read_key_file(opts.file, flag), f"file {opts.file}", role)
         if opts.stdin:
             return Secret(self._read_stdin(flag), "standard input", role)
         if opts.env_name is not None:
             if opts.env_name not in self.env:
+                if looks_like_a_key(opts.env_name):
+                    raise SecretError(
+                        f"{flag}-env takes a variable's NAME, and the text given looks like a key "
+                        f"(not shown: {fingerprint(opts.env_name)})",
+                        hint=f"give the variable name ({flag}-env MY_KEY), not its value")
                 raise SecretError(f"environment variable {opts.env_name} is not set")
             return Secret(self.env[opts.env_name], f"environment variable {opts.env_name}", role)
         if opts.qdrant_config is not None:
@@ -164,11 +169,25 @@ class SecretResolver:
         return value, f"service.{role} in {setting.source.describe()}"
 
 
-def _read_key_file(path: str) -> str:
+def looks_like_a_key(text: str) -> bool:
+    """Whether a file or variable name given to qdrantsec is more likely the key itself
+    (``--api-key-file "$KEY"``): then it is named by its fingerprint only, so that the
+    mistake does not print the key into a terminal or a CI log."""
+    return (len(text) >= 16 and "/" not in text and "." not in text
+            and any(c.islower() for c in text) and any(c.isupper() for c in text)
+            and any(c.isdigit() for c in text))
+
+
+def _read_key_file(path: str, flag: str = "--api-key") -> str:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(64 * 1024 + 1)
     except FileNotFoundError:
+        if looks_like_a_key(path):
+            raise SecretError(
+                f"key file not found, and its name looks like a key (not shown: {fingerprint(path)})",
+                hint=f"{flag}-file takes a path; pass the key itself with {flag}-env NAME or "
+                     f"{flag}-stdin") from None
         raise SecretError(f"key file not found: {path}") from None
     except PermissionError:
         raise SecretError(f"key file not readable (permission denied): {path}") from None

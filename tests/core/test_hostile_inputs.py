@@ -366,3 +366,18 @@ def test_reprs_hold_no_key_material(tmp_path: Path) -> None:
     cs = bundle.plan(bundle.Request(out=tmp_path / "tls"))
     text = repr(cs)
     assert "PRIVATE KEY" not in text and "BEGIN" not in text
+
+
+@pytest.mark.parametrize("option", ["--api-key-file", "--api-key-env"])
+def test_a_key_passed_where_a_name_belongs_is_not_echoed(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qdrantsec.secrets import fingerprint, generate_key
+
+    key = generate_key()
+    while not any(c.isdigit() for c in key):  # the heuristic wants digits, letters, cases
+        key = generate_key()
+    code, out, err = run(["token", "mint", "-c", "docs:r", option, key], capsys)
+    assert code == 2 and out == ""
+    assert key not in err and fingerprint(key) in err
+    one_error(err)
