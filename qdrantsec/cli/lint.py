@@ -193,6 +193,11 @@ def _run(
         note(f"qdrantsec: {len(result.files)} files, {len(result.targets)} Qdrant deployments linted")
     for err in result.errors:
         sys.stderr.write(f"qdrantsec: error: {err.file}: {err.message}\n")
+    linted = {os.path.realpath(f) for f in result.files}
+    for target in [out for _, out in pairs if out is not None] + [write_baseline or ""]:
+        if target and os.path.realpath(target) in linted:
+            raise InputError(f"{target} is one of the files linted; refusing to overwrite it",
+                             hint="write the report to another file")
     if write_baseline:
         keep = [f for f in result.findings if not f.suppressed or f.suppression == "baseline"]
         count = suppress.write_baseline(write_baseline, keep)

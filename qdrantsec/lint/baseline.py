@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 
@@ -114,10 +115,28 @@ def write_baseline(path: str, findings: Iterable[Finding], read_lines: LineReade
     from qdrantsec import __version__
     from qdrantsec.fsutil import atomic_write
 
+    # replacing an old baseline is the point; replacing .qdrantsec.yaml or a config file
+    # named by mistake would lose it (a FIFO or device is refused by atomic_write)
+    if os.path.isfile(path) and not _replaceable(path):
+        raise InputError(f"{path} exists and is not a qdrantsec baseline; refusing to replace it",
+                         hint="give --write-baseline a new file name, e.g. .qdrantsec-baseline.json")
     prints = baseline_fingerprints(findings, read_lines)
     doc = {"version": BASELINE_VERSION, "fingerprints": prints, "generated_by": f"qdrantsec {__version__}"}
     atomic_write(path, json.dumps(doc, indent=2) + "\n", overwrite=True)
     return len(prints)
+
+
+def _replaceable(path: str) -> bool:
+    """An empty file, or a JSON object with "fingerprints" (a baseline of any version)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(64 * 1024 * 1024)
+        if not raw.strip():
+            return True
+        data = json.loads(raw)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "fingerprints" in data
 
 
 def cached_reader(reader: LineReader = read_file_lines) -> LineReader:

@@ -381,3 +381,35 @@ def test_a_key_passed_where_a_name_belongs_is_not_echoed(
     assert code == 2 and out == ""
     assert key not in err and fingerprint(key) in err
     one_error(err)
+
+
+# -- lint outputs never replace what was linted or the project file ----------------------------
+
+def test_lint_output_refuses_to_overwrite_a_linted_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compose = tmp_path / "compose.json"
+    original = '{"services": {"qdrant": {"image": "qdrant/qdrant:v1.19.0"}}}\n'
+    compose.write_text(original)
+    code, _, err = run(["lint", str(compose), "--format", "json", "--output", str(compose)], capsys)
+    assert code == 2 and "one of the files linted" in err
+    assert compose.read_text() == original
+    code, _, err = run(["lint", str(compose), "--write-baseline", str(compose)], capsys)
+    assert code == 2 and compose.read_text() == original
+
+
+def test_write_baseline_refuses_a_file_that_is_not_a_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("service:\n  host: 0.0.0.0\n")
+    (tmp_path / ".qdrantsec.yaml").write_text("fail_on: high\n")
+    code, _, err = run(["lint", "config.yaml", "--write-baseline", ".qdrantsec.yaml"], capsys)
+    assert code == 2 and "not a qdrantsec baseline" in err
+    assert (tmp_path / ".qdrantsec.yaml").read_text() == "fail_on: high\n"
+    # an old baseline (any version) is replaced, as is an empty file
+    (tmp_path / "old.json").write_text('{"version": 0, "fingerprints": []}\n')
+    (tmp_path / "empty.json").write_text("")
+    for name in ("old.json", "empty.json"):
+        assert run(["lint", "config.yaml", "--write-baseline", name], capsys)[0] in (0, 1)
+        assert '"fingerprints"' in (tmp_path / name).read_text()
