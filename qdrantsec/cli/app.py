@@ -180,6 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err("interrupted")
         code = int(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # usage errors from the parser
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # a bare `qdrantsec` or `qdrantsec key`: the help, not an error line (the Rich
+            # help of a group is already printed; the root's plain help is the message)
+            text = exc.format_message() if hasattr(exc, "format_message") else ""
+            if text:
+                sys.stdout.write(text.rstrip("\n") + "\n")
+            return int(ExitCode.USAGE)
         fmt = getattr(exc, "format_message", None)
         message = fmt() if callable(fmt) else str(exc)
         ctx = getattr(exc, "ctx", None)

@@ -413,3 +413,10 @@ def test_write_baseline_refuses_a_file_that_is_not_a_baseline(
     for name in ("old.json", "empty.json"):
         assert run(["lint", "config.yaml", "--write-baseline", name], capsys)[0] in (0, 1)
         assert '"fingerprints"' in (tmp_path / name).read_text()
+
+
+@pytest.mark.parametrize("argv", [[], ["key"], ["token"], ["certs"]])
+def test_bare_group_shows_help_not_an_error_line(argv: list[str]) -> None:
+    res = cli(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.returncode == 2
+    assert b"Usage" in res.stdout and b"error" not in res.stderr
