@@ -81,7 +81,9 @@ class _Run:
         problem = src.problem
         if problem is not None:
             if problem.unreadable:
-                if cand.explicit:
+                # a file named like a deployment file (config.yaml, docker-compose.yml,
+                # .env, values.yaml) that cannot be read must not pass unnoticed
+                if cand.explicit or cand.by_name:
                     self.result.errors.append(FileError(cand.path, problem.message))
                 else:
                     self.skip(cand.path, problem.message)

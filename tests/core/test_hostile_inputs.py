@@ -420,3 +420,21 @@ def test_bare_group_shows_help_not_an_error_line(argv: list[str]) -> None:
     res = cli(*argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert res.returncode == 2
     assert b"Usage" in res.stdout and b"error" not in res.stderr
+
+
+def test_lint_reports_an_unreadable_deployment_file_found_in_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.yaml").write_text("service:\n  api_key: x\n")
+    (tmp_path / "NOTES").write_text("a: 1\n")  # no extension: only sniffed, so skipped
+    real = Path.read_bytes
+
+    def deny(self: Path) -> bytes:  # root reads a 0000 file, so deny it here
+        if self.name in ("config.yaml", "NOTES"):
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    code, _, err = run(["lint", str(tmp_path), "--format", "json"], capsys)
+    assert code == 2
+    assert "config.yaml: file not readable" in err and "NOTES" not in err
