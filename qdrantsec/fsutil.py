@@ -51,7 +51,7 @@ def atomic_write(
         st: os.stat_result | None = os.stat(target)
     except OSError:
         st = None  # missing, or a dangling symlink
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if is_special_path(target) or (st is not None and not stat.S_ISREG(st.st_mode)):
         if not stream_ok:
             raise InputError(f"{target} is not a regular file; refusing to replace it")
         return _write_stream(target, data)
@@ -81,6 +81,13 @@ def atomic_write(
             os.unlink(tmp)
         raise
     return backup_path
+
+
+def is_special_path(path: str | os.PathLike[str]) -> bool:
+    """A path under /dev or /proc (``/dev/stdout``, ``/dev/fd/63``, ``/proc/self/fd/1``):
+    never replaced by a rename, even when it leads to a regular file (``/dev/stdout`` is a
+    symlink to the file the shell redirected stdout to)."""
+    return os.path.abspath(path).startswith(("/dev/", "/proc/"))
 
 
 def _write_stream(target: Path, data: bytes) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -75,6 +75,18 @@ def _pairs(formats: list[str], outputs: list[str]) -> list[tuple[str, str | None
     if len(set(targets)) != len(targets):
         raise UsageError("the same --output file is given twice")
     return pairs
+
+
+_STD_PATHS = {"/dev/stdout": 1, "/dev/fd/1": 1, "/proc/self/fd/1": 1,
+              "/dev/stderr": 2, "/dev/fd/2": 2, "/proc/self/fd/2": 2}
+
+
+def _std_stream(out: str | None) -> TextIO | None:
+    """sys.stdout or sys.stderr when ``out`` names one of them, else None."""
+    if out is None:
+        return None
+    fd = _STD_PATHS.get(os.path.abspath(out))
+    return None if fd is None else (sys.stdout if fd == 1 else sys.stderr)
 
 
 def explain_text(rule: object) -> str:
@@ -209,9 +221,13 @@ def _run(
             color = color and out is None
         text = render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,  # type: ignore[arg-type]
                       tool_version=__version__)
-        if out is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        stream = _std_stream(out)
+        if out is None or stream is not None:
+            # -o /dev/stdout writes through sys.stdout: a second open of the same file
+            # would not share its offset and would overwrite what stdout already wrote
+            stream = stream or sys.stdout
+            stream.write(text)
+            stream.flush()
         else:
             parent = os.path.dirname(out)
             if parent:

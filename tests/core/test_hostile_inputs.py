@@ -63,6 +63,15 @@ def test_lint_output_to_a_device_writes_into_it(tmp_path: Path) -> None:
               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert res.stdout.lstrip().startswith(b"{"), res.stderr
     assert Path("/dev/stdout").is_symlink() or Path("/dev/stdout").is_char_device()
+    # stdout redirected to a regular file: /dev/stdout then leads to that file, and a
+    # rename over it (as root) replaced /dev/stdout itself; also both formats must survive
+    report = tmp_path / "report.txt"
+    with report.open("wb") as fh:
+        cli("lint", "config.yaml", "--format", "json", "--output", "/dev/stdout", "--format", "text",
+            cwd=tmp_path, stdout=fh, stderr=subprocess.PIPE)
+    assert Path("/dev/stdout").is_symlink() or Path("/dev/stdout").is_char_device()
+    text = report.read_text()
+    assert '"findings"' in text and "QS101" in text and "problem" in text
 
 
 def test_key_generate_refuses_a_fifo_even_with_force(
