@@ -109,8 +109,9 @@ def _free_backup_name(target: Path) -> Path:
     return candidate
 
 
-def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> str:
-    """Read a UTF-8 text file, turning OS errors into one-line InputErrors."""
+def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> bytes:
+    """Read a file's bytes, turning OS errors into one-line InputErrors; with ``limit``, a
+    larger file is refused without reading it all."""
     p = Path(path)
     try:
         if p.is_dir():
@@ -125,10 +126,16 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | 
         raise InputError(f"cannot read {what} {p}: {exc.strerror}") from None
     if limit and len(raw) > limit:
         raise InputError(f"{what} {p} is larger than {limit} bytes")
+    return raw
+
+
+def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> str:
+    """Read a UTF-8 text file (a BOM is dropped), turning errors into one-line InputErrors."""
+    raw = read_bytes(path, what=what, limit=limit)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{what} {p} is not UTF-8 text") from None
+        raise InputError(f"{what} {path} is not UTF-8 text") from None
 
 
 def read_stdin(*, what: str = "standard input", limit: int | None = None) -> str:

@@ -33,6 +33,12 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+def whole_days(delta: dt.timedelta) -> int:
+    """Whole days in ``delta``, rounded toward zero: a certificate that expired 30 hours
+    ago is -1 day, not -2 (``timedelta.days`` rounds down)."""
+    return int(delta.total_seconds() / 86400)
+
+
 @dataclass
 class Entry:
     file: str
@@ -92,7 +98,7 @@ def check(targets: list[str], within: dt.timedelta, *, now: dt.datetime | None =
                 end = cert.not_valid_after_utc
                 status = "expired" if end <= now else "expiring" if end <= now + within else "ok"
                 report.entries.append(Entry(str(f), i, cert.subject.rfc4514_string(), end.isoformat(),
-                                            (end - now).days, status))
+                                            whole_days(end - now), status))
         if not found and not explicit:
             report.errors.append(f"no certificates found in {target}")
     return report

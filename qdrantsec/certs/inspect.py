@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from qdrantsec.certs.expiry import whole_days
 from qdrantsec.errors import InputError, NetworkError, UsageError
 
 
@@ -127,7 +128,7 @@ def describe(cert: Any, index: int = 1, *, now: dt.datetime | None = None) -> Ce
         index=index, subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
         serial=f"{cert.serial_number:x}", sans=sans_of(cert), key_type=kind, key_bits=bits,
         signature=sig, not_before=cert.not_valid_before_utc.isoformat(),
-        not_after=cert.not_valid_after_utc.isoformat(), days_left=left.days,
+        not_after=cert.not_valid_after_utc.isoformat(), days_left=whole_days(left),
         expired=left.total_seconds() <= 0, not_yet_valid=cert.not_valid_before_utc > now,
         is_ca=is_ca, path_length=pathlen, key_usage=key_usage_of(cert), eku=eku_of(cert),
         sha256=_colon_hex(cert.fingerprint(hashes.SHA256())),

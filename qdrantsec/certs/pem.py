@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
+from qdrantsec import fsutil
 from qdrantsec.errors import InputError
 
 MAX_FILE = 1 << 20
@@ -14,22 +14,13 @@ _BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re
 
 
 def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
-    """Read a (small) file; OS errors become one-line InputErrors."""
-    p = Path(path)
+    """Read a (small) certificate or key file; errors become one-line InputErrors."""
     try:
-        if p.is_dir():
-            raise InputError(f"{what} {p} is a directory")
-        with p.open("rb") as fh:
-            data = fh.read(MAX_FILE + 1)
-    except FileNotFoundError:
-        raise InputError(f"{what} not found: {p}") from None
-    except PermissionError:
-        raise InputError(f"{what} not readable (permission denied): {p}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {p}: {exc.strerror}") from None
-    if len(data) > MAX_FILE:
-        raise InputError(f"{what} {p} is larger than {MAX_FILE} bytes; not a certificate file")
-    return data
+        return fsutil.read_bytes(path, what=what, limit=MAX_FILE)
+    except InputError as exc:
+        if "is larger than" in exc.message:
+            raise InputError(f"{exc.message}; not a certificate file") from None
+        raise
 
 
 def pem_labels(data: bytes) -> list[str]:

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from qdrantsec.certs.expiry import whole_days
 from qdrantsec.certs.names import SanName, matches, parse_name, parse_reference
 from qdrantsec.certs.profiles import PROFILES
 from qdrantsec.errors import InputError
@@ -170,4 +171,4 @@ def verify(cert_path: str, ca_path: str, *, hosts: list[str] | None = None, purp
             problems.append(f"host {raw} matches no subjectAltName (SANs: {shown}; the CN is ignored)")
     left = leaf.not_valid_after_utc - now
     return VerifyResult(cert_path, ca_path, purpose, chain, host_results,
-                        leaf.not_valid_after_utc.isoformat(), left.days, problems)
+                        leaf.not_valid_after_utc.isoformat(), whole_days(left), problems)

@@ -124,3 +124,13 @@ def test_parse_duration() -> None:
     assert parse_duration("2w") == dt.timedelta(days=14)
     assert parse_duration("7") == dt.timedelta(days=7)
     assert parse_duration("0") == dt.timedelta(0)
+
+
+def test_whole_days_round_toward_zero() -> None:
+    import datetime as dt
+
+    from qdrantsec.certs.expiry import whole_days
+
+    assert whole_days(dt.timedelta(hours=-30)) == -1
+    assert whole_days(dt.timedelta(hours=30)) == 1
+    assert whole_days(dt.timedelta(hours=-5)) == 0
