@@ -237,3 +237,14 @@ def test_storage_and_snapshots_relative_to_cwd(peer_factory: PeerFactory) -> Non
     assert p.request("POST", "/collections/c/snapshots").status_code == 200
     assert list((p.workdir / "data/st/collections").glob("*.json"))
     assert list((p.workdir / "snaps/c").glob("*.snapshot"))
+
+
+@pytest.mark.integration
+def test_uncreatable_audit_dir_panics_like_qdrant(peer_factory: PeerFactory, tmp_path: Any) -> None:
+    """Qdrant panics ("Audit logger must be initialized ...", exit 101) when audit is on and
+    its directory cannot be created; a config error returns 1 instead."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the audit directory should go\n")
+    p = peer_factory({"audit": {"enabled": True, "dir": str(blocker / "audit")}}, wait=False)
+    assert p.wait_exit(10) == 101
+    assert "Audit logger must be initialized if audit logging is enabled" in p.stderr_text()

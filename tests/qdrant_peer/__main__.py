@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     except (TlsError, ConfigError, RuntimeError, OSError) as exc:
         log.error("%s", exc)
         print(f"Error: {exc}", file=sys.stderr)
-        return 1
+        return getattr(exc, "exit_code", 1)
 
     host = service["host"]
     keep_alive = int(service.get("http_keep_alive_timeout_sec") or 5)

@@ -58,6 +58,12 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 
 
+class StartupPanic(RuntimeError):
+    """Qdrant panics here (Rust exits 101 on a panic), rather than returning an error (1)."""
+
+    exit_code = 101
+
+
 class HttpError(Exception):
     """Any non-200 answer produced inside a handler."""
 
@@ -237,7 +243,7 @@ class App:
                 try:
                     self.audit = _audit_mod.AuditLog(self.audit_section, cwd)
                 except Exception as exc:
-                    raise RuntimeError(
+                    raise StartupPanic(
                         f"Audit logger must be initialized if audit logging is enabled: {exc}"
                     ) from exc
         static = self.service.get("static_content_dir") or "./static"
@@ -567,7 +573,8 @@ class App:
     def metrics_only_dispatch(self, req: Request) -> Response:
         """The dedicated ``metrics_port`` listener: only GET /metrics, no auth (facts 1.4)."""
         if req.method in ("GET", "HEAD") and normalize_path(req.path) == "/metrics":
-            return Response(200, self.metrics_text(), "text/plain; version=0.0.4")
+            # the same handler as /metrics on the REST port (src/actix/metrics_service.rs)
+            return Response(200, self.metrics_text(), "text/plain; charset=utf-8")
         return Response(404, b"", None)
 
 
