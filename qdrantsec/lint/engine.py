@@ -24,6 +24,7 @@ from qdrantsec.lint.inputs.compose import base_of_override, compose_targets
 from qdrantsec.lint.inputs.context import BuildContext, invalid_file
 from qdrantsec.lint.inputs.helm import helm_target
 from qdrantsec.lint.inputs.k8s import k8s_targets
+from qdrantsec.lint.inputs.kustomize import is_kustomization_name, kustomize_sets
 from qdrantsec.lint.inputs.qdrant_config import env_target, standalone_targets
 from qdrantsec.lint.inputs.source import SourceFile, Sources, template_problem
 from qdrantsec.lint.model import FileError, Finding, LintOptions, LintResult, Rule, Target
@@ -72,6 +73,7 @@ class _Run:
                 self.env_files.append(src)
                 self.result.files.append(src.path)
         self.by_kind: dict[str, list[SourceFile]] = {k: [] for k in KINDS}
+        self.kustomizations: list[SourceFile] = []
 
     def skip(self, path: str, why: str) -> None:
         self.result.notes.append(f"skipped {path}: {why}")
@@ -103,6 +105,11 @@ class _Run:
                 self.skip(cand.path, "empty file")
             return
         hint = name_kind_hint(os.path.basename(cand.path))
+        if is_kustomization_name(cand.path) and self.kind in (None, "k8s") and src.yaml_problem is None \
+                and not _helm_template(src):
+            self.result.files.append(src.path)
+            self.kustomizations.append(src)
+            return
         # (values files may hold `{{ .Release.Name }}` strings for the chart's `tpl`: only
         # manifests are templates)
         if hint != "env" and src.yaml_problem is None and _helm_template(src) and (
@@ -157,8 +164,20 @@ class _Run:
                 targets.extend(compose_targets(ctx, src, opts))
         # a manifest set is the manifests of one directory (an app, an overlay): a Service or
         # NetworkPolicy in staging/ says nothing about the workload in prod/
+        # a kustomization's resources (with its bases) are one set, with its generated
+        # ConfigMaps/Secrets; the files it uses are not linted again by directory
+        for kset in kustomize_sets(ctx, [s.path for s in self.kustomizations]):
+            built = k8s_targets(ctx, kset.files, opts, kset.generated, label=f" (kustomization {kset.root})")
+            targets.extend(built)
+            known = {os.path.normpath(p) for p in self.result.files}
+            for path in [*(s.path for s in kset.files), *(f for t in built for f in t.config_files)]:
+                if os.path.normpath(path) not in known:
+                    known.add(os.path.normpath(path))
+                    self.result.files.append(path)
         manifest_sets: dict[str, list[SourceFile]] = {}
         for src in self.by_kind["k8s"]:
+            if ctx.is_used(src.path):
+                continue
             if ctx.report_file(src, "k8s"):
                 manifest_sets.setdefault(os.path.dirname(os.path.normpath(src.path)), []).append(src)
         for files in manifest_sets.values():
