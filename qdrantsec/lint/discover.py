@@ -6,7 +6,8 @@ compose files by name, and files without an extension (sniffed later). ``detect_
 decides what a file is from what it contains, not from its name:
 
 * ``k8s``: a document with ``apiVersion`` and ``kind``;
-* ``compose``: a ``services:`` mapping whose entries have ``image`` or ``build``;
+* ``compose``: a ``services:`` mapping whose entries have ``image``, ``build`` or
+  ``extends``, or a compose file made of ``include:`` entries;
 * ``helm-values``: Qdrant chart values (``image.repository`` naming qdrant, ``apiKey`` /
   ``readOnlyApiKey``, or a ``config:`` section with Qdrant settings next to chart keys);
 * ``qdrant-config``: only Qdrant's top-level sections, with Qdrant-like keys inside;
@@ -134,9 +135,26 @@ def _is_compose(root: dict[str, Any]) -> bool:
     if not services:
         return False
     return any(
-        (m := _mapping(svc)) is not None and ("image" in m or "build" in m)
+        (m := _mapping(svc)) is not None and ("image" in m or "build" in m or "extends" in m)
         for svc in services.values()
     )
+
+
+def _is_compose_include(root: dict[str, Any], path: str) -> bool:
+    """A compose file made of ``include:`` entries (``- other.yml`` or ``- path: other.yml``):
+    a file named like a compose file, or entries in compose's ``path:`` form (GitLab CI's
+    ``include:`` uses ``local:`` / ``project:``)."""
+    node = root.get("include")
+    entries = getattr(node, "value", None)
+    if not isinstance(entries, list) or not entries:
+        return False
+    def path_form(e: Any) -> bool:
+        m = _mapping(e)
+        return m is not None and "path" in m
+
+    if os.path.basename(path).lower().startswith(("compose", "docker-compose")):
+        return all(isinstance(e.value, str) or path_form(e) for e in entries)
+    return all(path_form(e) for e in entries)
 
 
 def _qdrantish(section: str, node: Any) -> bool:
@@ -211,7 +229,7 @@ def detect_yaml_kind(src: SourceFile) -> str | None:
     if any(_is_k8s(r) for r in roots):
         return "k8s"
     first = roots[0]
-    if _is_compose(first):
+    if _is_compose(first) or _is_compose_include(first, src.path):
         return "compose"
     if ".override." in os.path.basename(src.path).lower() and _mapping(first.get("services")):
         return "compose"  # an override adds ports or environment to services defined elsewhere

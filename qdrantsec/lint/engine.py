@@ -20,7 +20,7 @@ from typing import Any
 
 from qdrantsec.errors import UsageError
 from qdrantsec.lint.discover import KINDS, Candidate, detect_kind, discover, name_kind_hint
-from qdrantsec.lint.inputs.compose import base_of_override, compose_targets
+from qdrantsec.lint.inputs.compose import base_of_override, compose_targets, included_files
 from qdrantsec.lint.inputs.context import BuildContext, invalid_file
 from qdrantsec.lint.inputs.helm import helm_target
 from qdrantsec.lint.inputs.k8s import k8s_targets
@@ -149,7 +149,12 @@ class _Run:
         ctx, opts = self.ctx, self.options
         targets: list[Target] = []
         compose_paths = {os.path.normpath(s.path) for s in self.by_kind["compose"]}
+        # a file another compose file includes is part of that project, not one of its own
+        included = {p for s in self.by_kind["compose"] for p in included_files(s)}
         for src in self.by_kind["compose"]:
+            if os.path.normpath(src.path) in included:
+                ctx.use(src.path)
+                continue
             base = base_of_override(src.path)
             if base is not None:
                 # docker compose merges an override into its base: lint the pair from the base

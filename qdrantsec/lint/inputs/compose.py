@@ -10,6 +10,14 @@ of ``command:``) are layered under the environment, in Qdrant's order. So are co
 ``configs:`` and ``secrets:`` mounted there: a ``file:`` source like a bind mount, an inline
 ``content:`` block parsed in place (positions point into the compose file, ``${VAR}`` is
 interpolated as compose does).
+
+Services from other files belong to the project as compose builds it: ``extends: {file:
+other.yml, service: name}`` takes the base from that file, and top-level ``include:``
+(``- path.yml`` or ``- path: ...``, nested includes too) adds the included files' services
+and top-level ``configs:``/``secrets:``. Their nodes keep their own file, so findings on an
+inherited value point into the file that set it, and relative paths (volumes, ``env_file``,
+config ``file:``) resolve from that file's directory. ``${VAR}`` in every file is
+interpolated with this file's ``.env`` (an included file's own ``.env`` is not read).
 """
 
 from __future__ import annotations
@@ -116,13 +124,72 @@ def _tag_file(node: Node, file: str) -> Node:
     return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag, file)
 
 
+def _env_map(node: Node) -> Node:
+    """``environment:`` in map form: a list item ``KEY=VALUE`` becomes ``KEY`` holding the
+    value positioned at the item (``KEY`` alone: a None value, as in the map form)."""
+    if not isinstance(node.value, list):
+        return node
+    out: dict[str, Node] = {}
+    for item in node.value:
+        key, eq, value = _scalar_text(item.value).partition("=")
+        if key.strip():
+            out[key.strip()] = Node(value if eq else None, item.line, item.column, item.line, item.column,
+                                    None, item.file)
+    return Node(out, node.line, node.column, node.key_line, node.key_column, node.tag, node.file)
+
+
+def _as_list(node: Node) -> Node:
+    if isinstance(node.value, list):
+        return node
+    return Node([node], node.line, node.column, node.key_line, node.key_column, node.tag, node.file)
+
+
+def _mount_target(item: Node) -> str | None:
+    if isinstance(item.value, dict):
+        target = item.get("target")
+        return str(target.value) if target is not None else None
+    parts = str(item.value).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _by_source(item: Node) -> str | None:
+    if isinstance(item.value, dict):
+        source = item.get("source")
+        return str(source.value) if source is not None else None
+    return str(item.value)
+
+
+#: sequences compose replaces instead of appending (a command is one value)
+_REPLACED = frozenset({"command", "entrypoint"})
+#: sequences merged by an identity: an entry of the overriding service replaces the base's
+_KEYED = {"volumes": _mount_target, "secrets": _by_source, "configs": _by_source}
+
+
 def merge_service(base: Node, own: Node) -> Node:
-    """Compose's merge of two service definitions: ``own`` wins for scalars, mappings are
-    merged, sequences concatenated; every node keeps its position (and file)."""
+    """Compose's merge of two service definitions (an override file, ``extends``): ``own``
+    wins for scalars, mappings are merged (``environment`` by variable, whatever form each
+    side uses), ``command``/``entrypoint`` replaced, ``volumes`` merged by container path,
+    ``secrets``/``configs`` by source, other sequences (``ports``, ``env_file``) appended;
+    every node keeps its position (and file)."""
     merged: dict[str, Node] = dict(base.value) if isinstance(base.value, dict) else {}
     for key, node in (own.value.items() if isinstance(own.value, dict) else ()):
         prev = merged.get(key)
-        if prev is not None and isinstance(prev.value, dict) and isinstance(node.value, dict):
+        if prev is not None and key == "environment" and isinstance(prev.value, (dict, list)) \
+                and isinstance(node.value, (dict, list)) and (
+                    isinstance(prev.value, dict) or isinstance(node.value, dict)):
+            prev, node = _env_map(prev), _env_map(node)
+        elif prev is not None and key == "env_file" and (
+                isinstance(prev.value, list) or isinstance(node.value, list)):
+            prev, node = _as_list(prev), _as_list(node)
+        if prev is not None and key in _KEYED and isinstance(prev.value, list) \
+                and isinstance(node.value, list):
+            ident = _KEYED[key]
+            mine = {ident(n) for n in node.value} - {None}
+            node = Node([*(n for n in prev.value if ident(n) not in mine), *node.value], node.line,
+                        node.column, node.key_line, node.key_column, node.tag, node.file)
+        elif key in _REPLACED:
+            pass
+        elif prev is not None and isinstance(prev.value, dict) and isinstance(node.value, dict):
             node = Node({**prev.value, **node.value}, node.line, node.column, node.key_line,
                         node.key_column, node.tag, node.file)
         elif prev is not None and isinstance(prev.value, list) and isinstance(node.value, list):
@@ -162,15 +229,83 @@ class ComposeFile:
                 ctx.use(dsrc.path)
                 variables = {v.name: v.value for v in dsrc.env()}
         self.interp = Interpolator(variables)
+        self._scopes: dict[str, dict[str, Node]] = {}
+        self.include_roots: list[Node] = []
+        self.origin: dict[str, str] = {}
+
+    def node_dir(self, node: Node | None) -> str:
+        """The directory relative paths in ``node`` resolve from: the file that set it (an
+        included or extended file), else this compose file's."""
+        file = getattr(node, "file", None)
+        return os.path.dirname(file) if file else self.dir
+
+    def included(self, root: Node, file: str, stack: set[str]) -> list[Node]:
+        """The roots (nodes tagged with their file) of the files ``root`` includes, nested
+        includes first; relative paths resolve from the including file."""
+        inc = root.get("include")
+        if inc is None:
+            return []
+        out: list[Node] = []
+        for entry in _env_list(inc):
+            path_node = entry.get("path") if isinstance(entry.value, dict) else entry
+            for item in _env_list(path_node) if path_node is not None else []:
+                if not isinstance(item.value, str) or not item.value.strip():
+                    continue
+                rel = self.interp.resolve(item.value.strip(), use_defaults=True)
+                if isinstance(rel, ValueRef) or "://" in rel or rel.startswith("oci:"):
+                    self.ctx.note(f"{file}:{item.line}: include {item.value} is not a local file; not linted")
+                    continue
+                full = os.path.normpath(os.path.join(os.path.dirname(file), os.path.expanduser(rel)))
+                if full in stack:
+                    continue
+                isrc = self.ctx.sources.get(full)
+                self.ctx.use(isrc.path)
+                if isrc.problem is not None:
+                    self.ctx.note(f"{file}:{item.line}: include {item.value}: {isrc.problem.message}")
+                    continue
+                if not self.ctx.report_file(isrc, "compose"):
+                    continue
+                iroot = first_mapping(isrc)
+                if iroot is None:
+                    continue
+                tagged = _tag_file(iroot, isrc.path)
+                out.extend(self.included(tagged, isrc.path, stack | {full}))
+                out.append(tagged)
+        return out
+
+    def top_level(self, section: str) -> dict[str, Node]:
+        """A top-level mapping (``configs``, ``secrets``) of this file with those of the
+        files it includes (their nodes keep their file)."""
+        merged: dict[str, Node] = {}
+        for root in [*self.include_roots, self.root]:
+            node = root.get(section) if root is not None else None
+            if node is not None and isinstance(node.value, dict):
+                merged.update(node.value)
+        return merged
 
     def targets(self) -> list[Target]:
         root = first_mapping(self.src)
         self.root = root
-        services = root.get("services") if root is not None else None
-        if services is None or not isinstance(services.value, dict):
+        self.include_roots = self.included(root, self.src.path, {os.path.normpath(self.src.path)}) \
+            if root is not None else []
+        # an included file's services belong to this project (compose refuses a name
+        # defined twice; here this file's definition wins)
+        combined: dict[str, Node] = {}
+        self.origin: dict[str, str] = {}
+        for r in [*self.include_roots, root]:
+            services = r.get("services") if r is not None else None
+            if services is None or not isinstance(services.value, dict):
+                continue
+            for name, svc in services.value.items():
+                if r is not root:
+                    self.origin[name] = svc.file or ""
+                elif name in self.origin:
+                    del self.origin[name]
+                combined[name] = svc
+        if not combined:
             return []
         out = []
-        all_services = self.with_override(services.value)
+        all_services = self.with_override(combined)
         for name, svc in all_services.items():
             if not isinstance(svc.value, dict):
                 continue
@@ -238,7 +373,7 @@ class ComposeFile:
         context = self.interp.resolve(context, use_defaults=True)
         if isinstance(context, ValueRef) or "://" in context or context.startswith("git@"):
             return None  # a remote context is not here to read
-        path = os.path.normpath(os.path.join(self.dir, os.path.expanduser(context), dockerfile))
+        path = os.path.normpath(os.path.join(self.node_dir(build), os.path.expanduser(context), dockerfile))
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read(256 * 1024)
@@ -267,25 +402,55 @@ class ComposeFile:
             return None
         return str(base), os.path.relpath(path) if not os.path.isabs(self.src.path) else path, user
 
-    def extended(self, name: str, svc: Node, services: dict[str, Node], seen: set[str]) -> Node:
-        """``svc`` with ``extends: {service: base}`` of the same file applied as compose does:
-        the base's keys first, the service's own keys win, mappings (``environment`` as a map,
-        ``labels``) merged and sequences (``ports``, ``volumes``, ``environment`` as a list)
-        concatenated. Every node keeps its own position. ``extends`` with ``file:`` (another
-        file) is noted and the service is linted as written."""
+    def extends_scope(
+        self, name: str, ext: Node, other_file: Node, base_name: object,
+    ) -> dict[str, Node] | None:
+        """The services of the file an ``extends: {file: ...}`` names (relative to the file
+        that says so), their nodes tagged with that file; None (noted) when unusable."""
+        where = (f"{ext.file or self.src.path}:{ext.line}: service {name} extends {base_name} "
+                 f"from {other_file.value}")
+        rel = self.interp.resolve(str(other_file.value), use_defaults=True)
+        if isinstance(rel, ValueRef):
+            self.ctx.note(f"{where}, which depends on an unset variable; only what this file sets was linted")
+            return None
+        full = os.path.normpath(os.path.join(self.node_dir(ext), os.path.expanduser(rel)))
+        cached = self._scopes.get(full)
+        if cached is not None:
+            return cached
+        osrc = self.ctx.sources.get(full)
+        oroot = None
+        if osrc.problem is None and self.ctx.report_file(osrc, "compose"):
+            oroot = first_mapping(osrc)
+        services = oroot.get("services") if oroot is not None else None
+        if services is None or not isinstance(services.value, dict):
+            why = osrc.problem.message if osrc.problem is not None else "no services there"
+            self.ctx.note(f"{where} ({why}); only what this file sets was linted")
+            return None
+        scope = {k: _tag_file(v, osrc.path) for k, v in services.value.items()}
+        self._scopes[full] = scope
+        return scope
+
+    def extended(self, name: str, svc: Node, services: dict[str, Node], seen: set[tuple[str, str]]) -> Node:
+        """``svc`` with ``extends`` applied as compose does: the base's keys first, the
+        service's own keys win (see ``merge_service``). ``extends: {file: other.yml}`` takes
+        the base from that file, resolved from the file that says so; every node keeps its
+        own position and file, so a finding on an inherited value points into the file that
+        set it, and relative paths in it resolve from there."""
         ext = svc.get("extends")
-        if ext is None or name in seen:
+        key = (svc.file or self.src.path, name)
+        if ext is None or key in seen:
             return svc
         base_name = ext.value if isinstance(ext.value, str) else getattr(ext.get("service"), "value", None)
         other_file = ext.get("file") if isinstance(ext.value, dict) else None
+        scope: dict[str, Node] | None = services
         if other_file is not None and other_file.value:
-            self.ctx.note(f"{self.src.path}:{ext.line}: service {name} extends {base_name} from "
-                          f"{other_file.value}; only what this file sets was linted")
-            return svc
-        base = services.get(str(base_name)) if base_name is not None else None
+            scope = self.extends_scope(name, ext, other_file, base_name)
+            if scope is None:
+                return svc
+        base = scope.get(str(base_name)) if base_name is not None else None
         if base is None or not isinstance(base.value, dict):
             return svc
-        base = self.extended(str(base_name), base, services, seen | {name})
+        base = self.extended(str(base_name), base, scope, seen | {key})
         own = Node({k: v for k, v in svc.value.items() if k != "extends"}, svc.line, svc.column,
                    svc.key_line, svc.key_column, svc.tag, svc.file)
         plain_base = Node({k: v for k, v in base.value.items() if k != "extends"}, svc.line, svc.column,
@@ -315,7 +480,8 @@ class ComposeFile:
         apply_env(cfg, env.values())
         self.key_from_secret(name, svc, cfg)
         target = Target(
-            kind="compose", file=self.src.path, label=f"{self.src.path} service {name}", config=cfg,
+            kind="compose", file=self.src.path, label=f"{self.src.path} service {name}" + (
+                f" (included from {self.origin[name]})" if self.origin.get(name) else ""), config=cfg,
             config_files=[f for f, _ in layers], runs_qdrant=True, compose_service=svc,
             compose_service_name=name, mounts=mounts, workdir=workdir, options=self.options,
             extra={"config_nodes": dict(layers), "image": image, "dotenv": self.dotenv,
@@ -355,7 +521,7 @@ class ComposeFile:
                 self.ctx.note(f"{self.src.path}:{path_node.line}: env_file {rel} "
                               "depends on an unset variable")
                 continue
-            full = os.path.normpath(os.path.join(self.dir, os.path.expanduser(rel)))
+            full = os.path.normpath(os.path.join(self.node_dir(path_node), os.path.expanduser(rel)))
             esrc = self.ctx.sources.get(full)
             self.ctx.use(full)
             if esrc.problem is not None:
@@ -418,7 +584,8 @@ class ComposeFile:
                 continue
             if not host.startswith((".", "/", "~")):
                 continue  # a named volume
-            out.append((container, os.path.normpath(os.path.join(self.dir, os.path.expanduser(host)))))
+            here = self.node_dir(item)
+            out.append((container, os.path.normpath(os.path.join(here, os.path.expanduser(host)))))
         return out
 
     def config_mounts(self, svc: Node, inline: dict[str, Node]) -> list[tuple[str, str]]:
@@ -426,13 +593,12 @@ class ComposeFile:
         ``file:`` sources; inline ``content:`` goes to ``inline`` (container path -> node of
         the content string)."""
         out: list[tuple[str, str]] = []
-        root = getattr(self, "root", None)
         for section, default_dir in (("configs", "/"), ("secrets", "/run/secrets/")):
             items = svc.get(section)
-            top = root.get(section) if root is not None else None
             if items is None or not isinstance(items.value, list):
                 continue
-            if top is None or not isinstance(top.value, dict):
+            defined = self.top_level(section)
+            if not defined:
                 continue
             for item in items.value:
                 if isinstance(item.value, dict):
@@ -446,22 +612,25 @@ class ComposeFile:
                 target = str(target) if target else source
                 if not target.startswith("/"):
                     target = default_dir + target
-                definition = top.value.get(source)
+                definition = defined.get(source)
                 if definition is None or not isinstance(definition.value, dict):
                     continue
                 file_node, content_node = definition.get("file"), definition.get("content")
                 if file_node is not None and isinstance(file_node.value, str):
                     rel = self.interp.resolve(file_node.value, use_defaults=True)
                     if not isinstance(rel, ValueRef):
-                        local = os.path.normpath(os.path.join(self.dir, os.path.expanduser(rel)))
+                        here = self.node_dir(file_node)
+                        local = os.path.normpath(os.path.join(here, os.path.expanduser(rel)))
                         out.append((target, local))
                 elif content_node is not None and isinstance(content_node.value, str):
                     inline[target] = content_node
         return out
 
     def parse_inline(self, node: Node, what: str) -> Node | None:
-        """The Qdrant config in a compose ``content:`` string, positioned in the compose file."""
-        lines = self.src.lines()
+        """The Qdrant config in a compose ``content:`` string, positioned in the compose file
+        (or the included file that defines it)."""
+        file = node.file or self.src.path
+        lines = self.ctx.sources.get(file).lines() if node.file else self.src.lines()
         text = str(node.value)
         line = lines[node.line - 1] if 0 < node.line <= len(lines) else ""
         if line[node.column - 1:node.column] == "|":  # a literal block: positions map 1:1
@@ -470,19 +639,19 @@ class ComposeFile:
         else:
             line_off, col_off, flat = 0, 0, (node.line, node.column)
         try:
-            docs = load_located(text, name=f"{self.src.path} ({what})")
+            docs = load_located(text, name=f"{file} ({what})")
         except YamlSyntaxError as exc:
             at_line = exc.line + line_off if exc.line and flat is None else node.line
             at_col = exc.column + col_off if exc.column and flat is None else node.column
-            self.ctx.findings.append(invalid_file(self.src.path, Problem(
+            self.ctx.findings.append(invalid_file(file, Problem(
                 f"invalid YAML in {what}: {exc.problem}", at_line, at_col)))
             return None
         if not docs or docs[0].root is None or not isinstance(docs[0].root.value, dict):
             return None
         for dup in docs[0].duplicates:
             self.ctx.findings.append(
-                duplicate_key(self.src.path, dup, "qdrant-config", line_offset=line_off, col_offset=col_off)
-                if flat is None else duplicate_key(self.src.path, dup, "qdrant-config"))
+                duplicate_key(file, dup, "qdrant-config", line_offset=line_off, col_offset=col_off)
+                if flat is None else duplicate_key(file, dup, "qdrant-config"))
         return interpolate_node(shift_node(docs[0].root, line_off, col_off, flat=flat), self.interp)
 
     def config_layers(
@@ -527,8 +696,24 @@ class ComposeFile:
                     layers.append((src.path, first_mapping(src)))
             else:
                 cpath, node = inline_at[rank]
-                layers.append((self.src.path, self.parse_inline(node, f"config content mounted at {cpath}")))
+                layers.append((node.file or self.src.path,
+                               self.parse_inline(node, f"config content mounted at {cpath}")))
         return layers
+
+
+def included_files(src: SourceFile) -> list[str]:
+    """Normalised local paths a compose file's top-level ``include:`` names (no interpolation:
+    a ``${VAR}`` path is resolved, and noted, when the file is built)."""
+    root = first_mapping(src)
+    inc = root.get("include") if root is not None else None
+    out = []
+    for entry in _env_list(inc):
+        path_node = entry.get("path") if isinstance(entry.value, dict) else entry
+        for item in _env_list(path_node) if path_node is not None else []:
+            if isinstance(item.value, str) and item.value.strip() and "$" not in item.value:
+                out.append(os.path.normpath(os.path.join(os.path.dirname(src.path),
+                                                         os.path.expanduser(item.value.strip()))))
+    return out
 
 
 def compose_targets(ctx: BuildContext, src: SourceFile, options: LintOptions) -> list[Target]:
