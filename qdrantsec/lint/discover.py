@@ -33,6 +33,8 @@ SKIP_DIRS = frozenset({
     ".terraform", ".idea", ".vscode", "bower_components",
 })
 YAML_SUFFIXES = (".yaml", ".yml")
+#: Go templates (helmfile's ``values.yaml.gotmpl``): not YAML until rendered
+TEMPLATE_SUFFIXES = (".gotmpl",)
 
 #: Qdrant's top-level config sections, and keys that only Qdrant uses inside them.
 QDRANT_TOP = frozenset({
@@ -75,8 +77,8 @@ def name_kind_hint(name: str) -> str | None:
     """"yaml", "env" or None (no extension: sniff the content) for a candidate name;
     "skip" for names that are neither."""
     low = name.lower()
-    if low.endswith(YAML_SUFFIXES):
-        return "yaml"
+    if low.endswith(YAML_SUFFIXES) or low.endswith(TEMPLATE_SUFFIXES):
+        return "yaml"  # (a Go template is found, then skipped as a template)
     if low.endswith(".env") or low.startswith(".env") or ".env." in low or low == "env":
         return "env"
     if low.startswith(("docker-compose", "compose")):

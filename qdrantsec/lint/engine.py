@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from qdrantsec.errors import UsageError
-from qdrantsec.lint.discover import KINDS, Candidate, detect_kind, discover, name_kind_hint
+from qdrantsec.lint.discover import KINDS, TEMPLATE_SUFFIXES, Candidate, detect_kind, discover, name_kind_hint
 from qdrantsec.lint.inputs.compose import base_of_override, compose_targets, included_files
 from qdrantsec.lint.inputs.context import BuildContext, invalid_file
 from qdrantsec.lint.inputs.helm import helm_target
@@ -105,6 +105,15 @@ class _Run:
                 self.skip(cand.path, "empty file")
             return
         hint = name_kind_hint(os.path.basename(cand.path))
+        if cand.path.lower().endswith(TEMPLATE_SUFFIXES):
+            # a helmfile Go template (`values.yaml.gotmpl`) is a template whatever it holds
+            self.skip(cand.path, "a template (Helm/Jinja actions); lint the rendered output")
+            if cand.explicit:
+                problem = template_problem(src.text or "")
+                self.result.skipped.append((cand.path, problem.message if problem is not None else (
+                    "a Go template (.gotmpl), not YAML until rendered; lint the rendered output instead "
+                    "(e.g. `helmfile template > rendered.yaml`)")))
+            return
         if is_kustomization_name(cand.path) and self.kind in (None, "k8s") and src.yaml_problem is None \
                 and not _helm_template(src):
             self.result.files.append(src.path)

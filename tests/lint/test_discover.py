@@ -54,6 +54,7 @@ def test_kind_does_not_depend_on_the_name(tmp_path: Path) -> None:
     ("a.yaml", "yaml"), ("b.YML", "yaml"), ("docker-compose.override", "yaml"), ("compose.prod", "yaml"),
     (".env", "env"), (".env.local", "env"), ("qdrant.env", "env"), ("x.env.example", "env"), ("env", "env"),
     ("Dockerfile", None), ("README.md", "skip"), ("main.py", "skip"), ("data.json", "skip"),
+    ("values.yaml.gotmpl", "yaml"), ("helmfile.gotmpl", "yaml"),
 ])
 def test_name_hints(name: str, hint: str | None) -> None:
     assert name_kind_hint(name) == hint
@@ -100,3 +101,17 @@ def test_unknown_forced_kind_is_a_usage_error(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="unknown kind"):
         lint_paths([str(tmp_path)], rules=[], kind="terraform")
+
+
+def test_gotmpl_files_are_found_and_skipped_as_templates(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml.gotmpl"
+    # valid YAML that looks like Qdrant chart values: still a template, not linted
+    values.write_text("image:\n  repository: qdrant/qdrant\napiKey: ''\n", encoding="utf-8")
+    (tmp_path / "env.gotmpl").write_text("apiKey: {{ .Values.key }}\n", encoding="utf-8")
+    result = lint_paths([str(tmp_path)])
+    assert result.targets == [] and result.findings == [] and not result.errors
+    skipped = [n for n in result.notes if "a template (Helm/Jinja actions)" in n]
+    assert len(skipped) == 2
+    named = lint_paths([str(values)])
+    assert named.targets == [] and [p for p, _ in named.skipped] == [str(values)]
+    assert "Go template" in named.skipped[0][1]
