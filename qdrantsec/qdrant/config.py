@@ -269,6 +269,17 @@ def env_var_to_path(name: str) -> str | None:
     return ".".join(part.lower() for part in rest.split(ENV_SEPARATOR))
 
 
+def shown_value(value: object) -> str:
+    """A setting's value for a message. A value that looks like a key (a key pasted into
+    the wrong variable) is named by its fingerprint, so a finding never prints it."""
+    from qdrantsec.secrets import fingerprint, looks_like_a_key
+
+    text = str(value)
+    if looks_like_a_key(text) or (len(text) >= 24 and " " not in text):
+        return f"a key-like value ({fingerprint(text)})"
+    return repr(value)
+
+
 def coerce_env_value(path: str, raw: str) -> tuple[Any, str | None]:
     """Parse an environment value the way Qdrant's deserialiser would for ``path``.
 
@@ -281,17 +292,17 @@ def coerce_env_value(path: str, raw: str) -> tuple[Any, str | None]:
             return True, None
         if low in _FALSE:
             return False, None
-        return raw, f"invalid boolean {raw!r} (Qdrant refuses to start)"
+        return raw, f"invalid boolean {shown_value(raw)} (Qdrant refuses to start)"
     if kind == "int":
         try:
             return int(raw.strip()), None
         except ValueError:
-            return raw, f"invalid integer {raw!r} (Qdrant refuses to start)"
+            return raw, f"invalid integer {shown_value(raw)} (Qdrant refuses to start)"
     if kind == "float":
         try:
             return float(raw.strip()), None
         except ValueError:
-            return raw, f"invalid number {raw!r} (Qdrant refuses to start)"
+            return raw, f"invalid number {shown_value(raw)} (Qdrant refuses to start)"
     return raw, None
 
 

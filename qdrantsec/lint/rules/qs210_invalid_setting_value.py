@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
 from qdrantsec.lint.rules import as_bool, as_int
 from qdrantsec.lint.rules.qs211_unexpanded_variable import unexpanded_reference
-from qdrantsec.qdrant.config import SETTING_TYPES
+from qdrantsec.qdrant.config import SETTING_TYPES, shown_value
 
 #: Enumerations Qdrant checks when it deserialises the config.
 ENUMS: dict[str, tuple[str, ...]] = {
@@ -48,7 +48,7 @@ class InvalidSettingValue(Rule):
                    or (kind == "int" and (as_int(value) is None or isinstance(value, bool))))
             if bad:
                 what = "boolean" if kind == "bool" else "number"
-                yield self.finding(f"`{path}` is {value!r}, not a {what}; Qdrant refuses to start",
+                yield self.finding(f"`{path}` is {shown_value(value)}, not a {what}; Qdrant refuses to start",
                                    target.loc(path), target=target)
         for path, allowed in ENUMS.items():
             setting = target.config.setting(path)
@@ -57,6 +57,6 @@ class InvalidSettingValue(Rule):
             if unexpanded_reference(target, path, setting):
                 continue
             if setting.value is not None and str(setting.value) not in allowed:
-                yield self.finding(f"`{path}` is {setting.value!r}; Qdrant accepts only "
+                yield self.finding(f"`{path}` is {shown_value(setting.value)}; Qdrant accepts only "
                                    f"{' or '.join(allowed)} and refuses to start", target.loc(path),
                                    target=target)
