@@ -91,15 +91,25 @@ def name_kind_hint(name: str) -> str | None:
 def discover(
     paths: list[str], *, ignored: Callable[[str], bool] | None = None,
     on_skip: Callable[[str, str], None] | None = None,
+    on_error: Callable[[str, str], None] | None = None,
 ) -> Iterator[Candidate]:
     """Candidate files under ``paths`` in a stable order. Missing paths are the caller's
-    concern (they are yielded as explicit candidates and fail to read)."""
+    concern (they are yielded as explicit candidates and fail to read); a directory that
+    cannot be listed is reported through ``on_error`` (a silent skip could pass a CI run
+    that linted nothing)."""
+
+    def walk_error(exc: OSError) -> None:
+        if on_error is not None:
+            where = exc.filename or "a directory"
+            reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
+            on_error(str(where), f"cannot list directory: {reason}")
+
     for given in paths or ["."]:
         p = Path(given)
         if not p.is_dir():
             yield Candidate(given, explicit=True, by_name=name_kind_hint(p.name) not in (None, "skip"))
             continue
-        for root, dirs, files in os.walk(given):
+        for root, dirs, files in os.walk(given, onerror=walk_error):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
                              and not os.path.islink(os.path.join(root, d)))
             for name in sorted(files):

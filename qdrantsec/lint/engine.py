@@ -297,7 +297,12 @@ def _lint(
     ignored = project.path_ignored if project is not None else None
     run = _Run(kind, env_files, options, ignored)
     seen: set[str] = set()
-    for cand in discover(list(paths) or ["."], ignored=ignored, on_skip=run.skip):
+
+    def unlistable(path: str, message: str) -> None:
+        run.result.errors.append(FileError(path, message))
+
+    for cand in discover(list(paths) or ["."], ignored=ignored, on_skip=run.skip,
+                         on_error=unlistable):
         key = os.path.normpath(cand.path)
         if key in seen or (run.ctx.is_used(cand.path) and run.sources.known(cand.path) is not None):
             continue  # given twice (a file and its directory), or an --env-file found by the walk

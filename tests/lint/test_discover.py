@@ -115,3 +115,29 @@ def test_gotmpl_files_are_found_and_skipped_as_templates(tmp_path: Path) -> None
     named = lint_paths([str(values)])
     assert named.targets == [] and [p for p, _ in named.skipped] == [str(values)]
     assert "Go template" in named.skipped[0][1]
+
+
+def test_a_directory_that_cannot_be_listed_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A silent skip would let a CI run pass having linted nothing (root reads everything,
+    so the permission error is simulated)."""
+    import os
+
+    from qdrantsec.cli.app import main
+
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "config.yaml").write_text("service:\n  host: 127.0.0.1\n  api_key: x\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if os.fspath(path) == str(locked):  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code = main(["lint", str(tmp_path), "--fail-on", "critical"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{locked}" in err and "cannot list directory: permission denied" in err
