@@ -49,16 +49,36 @@ def ssl_context(
     return ctx
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (bound to port 0 and released), unique in this session."""
+    """A free TCP port on 127.0.0.1 for a listener, unique in this session.
+
+    Chosen *below* the kernel's ephemeral range: a port from that range (what binding port
+    0 returns) can be taken, while its peer is down for a restart, by some other process's
+    outgoing connection, and the restarted peer then fails with "Address already in use"."""
+    import random
+
+    low = max(_ephemeral_low(), 12000)
     with _PORT_LOCK:
-        for _ in range(100):
+        for _ in range(500):
+            port = random.randint(10000, low - 1)
+            if port in _USED_PORTS:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            if port not in _USED_PORTS:
-                _USED_PORTS.add(port)
-                return port
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _USED_PORTS.add(port)
+            return port
     raise RuntimeError("no free port")
 
 

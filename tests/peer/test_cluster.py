@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -217,9 +216,9 @@ def _driver_main(config_path: str) -> None:  # pragma: no cover - runs in a chil
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    from tests.peer.peerlib import free_port  # below the ephemeral range: safe across restarts
+
+    return free_port()
 
 
 def wait_for(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.1, what: str = "") -> T:
