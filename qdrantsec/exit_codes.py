@@ -54,8 +54,8 @@ DESCRIPTIONS: dict[ExitCode, str] = {
         "access mode, duplicate collection, deprecated payload, malformed value_exists); 401."
     ),
     ExitCode.HALTED: (
-        "A multi-step operation (key rotation) stopped at a failed health gate; its journal "
-        "says where, and it can be resumed."
+        "Reserved for multi-step operations (the coming rotate-key): stopped at a failed "
+        "health gate; its journal says where, and it can be resumed."
     ),
     ExitCode.INTERNAL: "A bug in qdrantsec; run again with --debug to see the traceback.",
     ExitCode.INTERRUPTED: "Interrupted (Ctrl-C).",
