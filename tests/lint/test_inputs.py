@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import base64
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from qdrantsec.lint.engine import lint_paths
 from qdrantsec.lint.model import Target, ValueRef
-
-
-def write(base: Path, name: str, text: str) -> str:
-    path = base / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return str(path)
+from tests.lint.filehelpers import where, write
 
 
 def targets(*paths: str, **kw: object) -> list[Target]:
     return lint_paths(list(paths), rules=[], **kw).targets  # type: ignore[arg-type]
 
-
-def where(t: Target, path: str) -> tuple[str | None, int | None, int | None, str | None]:
-    s = t.config.setting(path)
-    assert s is not None, path
-    src = s.source
-    return (Path(src.file).name if src.file else None, src.line, src.column, src.env_var)
 
 
 # -- Qdrant config files ---------------------------------------------------------------

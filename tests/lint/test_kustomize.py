@@ -3,30 +3,12 @@ kustomization's resources (with its bases) as one manifest set."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from qdrantsec.lint.engine import lint_paths
-from qdrantsec.lint.model import Finding, Target, ValueRef
-
-
-def write(base: Path, name: str, text: str) -> str:
-    path = base / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return str(path)
-
-
-def where(t: Target, path: str) -> tuple[str | None, int | None, int | None, str | None]:
-    s = t.config.setting(path)
-    assert s is not None, path
-    src = s.source
-    return (Path(src.file).name if src.file else None, src.line, src.column, src.env_var)
-
-
-def by_rule(findings: list[Finding], rule: str) -> list[Finding]:
-    return [f for f in findings if f.rule == rule and not f.suppressed]
-
+from qdrantsec.lint.model import ValueRef
+from tests.lint.filehelpers import unsuppressed as by_rule
+from tests.lint.filehelpers import where, write
 
 STATEFULSET = """
     apiVersion: apps/v1

@@ -5,7 +5,6 @@ Qdrant image, deploy-time image references, unreadable ``env_file:``s."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from qdrantsec.lint.discover import detect_kind
@@ -13,13 +12,7 @@ from qdrantsec.lint.engine import lint_paths
 from qdrantsec.lint.inputs.source import read_source
 from qdrantsec.lint.model import Finding, ValueRef
 from qdrantsec.lint.rules.qs208_unknown_setting import _suggest, suggest
-
-
-def write(base: Path, name: str, text: str) -> str:
-    path = base / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return str(path)
+from tests.lint.filehelpers import write
 
 
 def lint(*paths: str) -> list[Finding]:

@@ -1198,8 +1198,8 @@ def delete_shard_snapshot(ctx: Ctx) -> Any:
     return result
 
 
-@route("GET", "/collections/{collection_name}/shards/{shard}/snapshot")
-def stream_shard_snapshot(ctx: Ctx) -> Any:
+def _stream_new_snapshot(ctx: Ctx) -> Response:
+    """A fresh shard snapshot streamed as the body (C-write+x, plain-text 403)."""
     _plain_forbidden(
         lambda: ctx.checker.check_collection(ctx.c, WRITE_X, "stream_shard_snapshot")
     )
@@ -1208,6 +1208,11 @@ def stream_shard_snapshot(ctx: Ctx) -> Any:
     data = path.read_bytes()
     path.unlink()
     return Response(200, data, "application/octet-stream")
+
+
+@route("GET", "/collections/{collection_name}/shards/{shard}/snapshot")
+def stream_shard_snapshot(ctx: Ctx) -> Any:
+    return _stream_new_snapshot(ctx)
 
 
 @route("POST", "/collections/{collection_name}/shards/{shard}/snapshots/upload")
@@ -1234,14 +1239,7 @@ def recover_shard_snapshot(ctx: Ctx) -> Any:
 
 @route("POST", "/collections/{collection_name}/shards/{shard}/snapshot/partial/create")
 def partial_create(ctx: Ctx) -> Any:
-    _plain_forbidden(
-        lambda: ctx.checker.check_collection(ctx.c, WRITE_X, "stream_shard_snapshot")
-    )
-    desc = ctx.app.storage.create_snapshot(ctx.c, _shard(ctx))
-    path = ctx.app.storage.snapshot_path(ctx.c, desc["name"], _shard(ctx))
-    data = path.read_bytes()
-    path.unlink()
-    return Response(200, data, "application/octet-stream")
+    return _stream_new_snapshot(ctx)
 
 
 @route("POST", "/collections/{collection_name}/shards/{shard}/snapshot/partial/recover")
