@@ -16,11 +16,13 @@ class ExitCode(IntEnum):
     NETWORK = 3
     SERVER = 4
     AUTH = 5
+    PARTIAL = 6
     TOKEN_BAD_SIGNATURE = 10
     TOKEN_EXPIRED = 11
     TOKEN_MALFORMED = 12
     TOKEN_CLAIMS_REJECTED = 13
     HALTED = 20
+    PAUSED = 21
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -39,6 +41,10 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.NETWORK: "A Qdrant server could not be reached, the TLS handshake failed, or it timed out.",
     ExitCode.SERVER: "A Qdrant server answered with an unexpected error (5xx or a malformed body).",
     ExitCode.AUTH: "A Qdrant server refused the credentials (401 or 403).",
+    ExitCode.PARTIAL: (
+        "audit: the answer is partial: some of the --peers failed or timed out (each named "
+        "in a warning); the entries of the others were printed."
+    ),
     ExitCode.TOKEN_BAD_SIGNATURE: (
         "token verify: the signature matches none of the given keys (Qdrant answers 403 InvalidSignature)."
     ),
@@ -54,8 +60,13 @@ DESCRIPTIONS: dict[ExitCode, str] = {
         "access mode, duplicate collection, deprecated payload, malformed value_exists); 401."
     ),
     ExitCode.HALTED: (
-        "Reserved for multi-step operations (the coming rotate-key): stopped at a failed "
-        "health gate; its journal says where, and it can be resumed."
+        "rotate-key: stopped before touching the next peer (a failed restart, a peer not "
+        "back in time, a key not accepted); the journal says where; fix it and run "
+        "'rotate-key resume'."
+    ),
+    ExitCode.PAUSED: (
+        "rotate-key --pause: stopped on purpose at the switch phase (both keys accepted "
+        "everywhere); move the clients to the new key, then run 'rotate-key resume'."
     ),
     ExitCode.INTERNAL: "A bug in qdrantsec; run again with --debug to see the traceback.",
     ExitCode.INTERRUPTED: "Interrupted (Ctrl-C).",

@@ -39,6 +39,8 @@ GROUPS: dict[str, tuple[str, str, str]] = {
               "Query, tail and summarise Qdrant audit logs (API or local files)."),
     "rotate-key": ("qdrantsec.cli.rotate", "command",
                    "Rotate the API key across cluster peers with alt_api_key, zero downtime."),
+    "probe": ("qdrantsec.cli.probe", "command",
+              "Check a running Qdrant deployment from the outside (read-only, never destructive)."),
 }
 
 ROOT_HELP = f"""qdrantsec {__version__}: make a self-hosted Qdrant deployment secure and keep it so.

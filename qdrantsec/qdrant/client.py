@@ -25,6 +25,9 @@ class ConnectionSettings:
     client_key: str | None = None
     insecure: bool = False
     timeout: float = 10.0
+    #: every request carries ``x-request-id: <prefix>-<16 hex>`` (per request) so that it can
+    #: be found in Qdrant's audit log; a command may fix the id per run (rotate-key, probe)
+    request_id_prefix: str = "qdrantsec"
 
     def base_url(self) -> str:
         url = self.url.rstrip("/")
@@ -64,23 +67,25 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
     headers = {"user-agent": "qdrantsec"}
     if key is not None:
         headers["api-key"] = key.value
+    prefix = settings.request_id_prefix
+
+    def add_request_id(request: httpx.Request) -> None:
+        request.headers.setdefault("x-request-id", f"{prefix}-{uuid.uuid4().hex[:16]}")
+
     return httpx.Client(
         base_url=settings.base_url(), verify=ctx, timeout=settings.timeout,
         headers=headers, transport=transport,
-        event_hooks={"request": [_add_request_id]},
+        event_hooks={"request": [add_request_id]},
     )
 
 
-def _add_request_id(request: httpx.Request) -> None:
-    request.headers.setdefault("x-request-id", f"qdrantsec-{uuid.uuid4().hex[:16]}")
-
-
-def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
-    """Send one request and return the parsed body's ``result``; map failures to errors."""
+def send(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """Send one request and return the response whatever its status; only transport
+    failures (connect, TLS, timeout) raise, as ``NetworkError`` without any header value."""
     import httpx
 
     try:
-        resp = client.request(method, path, **kwargs)
+        return client.request(method, path, **kwargs)
     except httpx.TimeoutException:
         raise NetworkError(f"{client.base_url}: timed out ({method} {path})") from None
     except httpx.ConnectError as exc:
@@ -88,7 +93,11 @@ def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) ->
                            hint=_tls_hint(exc)) from None
     except httpx.HTTPError as exc:
         raise NetworkError(f"{client.base_url}: {type(exc).__name__}: {_reason(exc)}") from None
-    return parse_response(resp)
+
+
+def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    """Send one request and return the parsed body's ``result``; map failures to errors."""
+    return parse_response(send(client, method, path, **kwargs))
 
 
 def parse_response(resp: httpx.Response) -> Any:

@@ -21,9 +21,9 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def test_exit_codes_are_pinned() -> None:
     assert {c.name: int(c) for c in ExitCode} == {
-        "OK": 0, "FAILED": 1, "USAGE": 2, "NETWORK": 3, "SERVER": 4, "AUTH": 5,
+        "OK": 0, "FAILED": 1, "USAGE": 2, "NETWORK": 3, "SERVER": 4, "AUTH": 5, "PARTIAL": 6,
         "TOKEN_BAD_SIGNATURE": 10, "TOKEN_EXPIRED": 11, "TOKEN_MALFORMED": 12,
-        "TOKEN_CLAIMS_REJECTED": 13, "HALTED": 20, "INTERNAL": 70, "INTERRUPTED": 130,
+        "TOKEN_CLAIMS_REJECTED": 13, "HALTED": 20, "PAUSED": 21, "INTERNAL": 70, "INTERRUPTED": 130,
     }
     assert set(DESCRIPTIONS) == set(ExitCode)
 
