@@ -60,12 +60,13 @@ def line_text(finding: Finding, read_lines: LineReader) -> str:
 
 
 def finding_fingerprint(finding: Finding, read_lines: LineReader | None = None) -> str:
-    """sha256 hex of rule, repository-relative POSIX path, normalised message, env var and the
-    stripped text of the finding's line (read with ``read_lines``, default: from disk)."""
+    """sha256 hex of rule, repository-relative POSIX path (a probe finding: its URL),
+    normalised message, env var and the stripped text of the finding's line (read with
+    ``read_lines``, default: from disk)."""
     loc = finding.location
     parts = (
         finding.rule,
-        stable_path(loc.file) if loc.file else "",
+        stable_path(loc.file) if loc.file else (loc.url or ""),
         normalize_message(finding.message),
         loc.env_var or "",
         line_text(finding, read_lines or read_file_lines),

@@ -43,13 +43,20 @@ class Severity(IntEnum):
 @dataclass(frozen=True)
 class Location:
     """Where a finding points. ``file`` is None only for "Qdrant default" (nothing set it);
-    ``env_var`` names the variable when an environment override set the value."""
+    ``env_var`` names the variable when an environment override set the value. A finding
+    about a running server (``qdrantsec probe``) has no file: ``url`` is the request it
+    made (``https://qdrant.example:6333/collections``)."""
 
     file: str | None
     line: int | None = None
     column: int | None = None
     env_var: str | None = None
     note: str | None = None  # e.g. "Qdrant default" or "compose service qdrant"
+    url: str | None = None
+
+    @classmethod
+    def of_url(cls, url: str, note: str | None = None) -> Location:
+        return cls(None, url=url, note=note)
 
     @classmethod
     def of_node(cls, file: str, node: Node, *, key: bool = False) -> Location:
@@ -80,6 +87,8 @@ class Location:
                 if self.column:
                     where += f":{self.column}"
             parts.append(where)
+        elif self.url:
+            parts.append(self.url)
         if self.env_var:
             parts.append(f"via {self.env_var}")
         if self.note:
@@ -98,6 +107,9 @@ class Finding:
     target: str = ""  # what was linted, e.g. "docker-compose.yml service qdrant"
     suppressed: bool = False
     suppression: str | None = None  # why/how it was suppressed
+    #: what was observed, for findings about a running server: the request made and the
+    #: answer seen ("GET /collections without credentials: 200")
+    evidence: str = ""
 
     def key(self) -> tuple[str, str, int, str]:
         """Identity for baselines: stable across unrelated line shifts is not promised."""
@@ -209,12 +221,11 @@ class Target:
         return Location.of_node(file or self.file, node, key=key)
 
 
-class Rule:
-    """Base of every rule. A subclass sets the class attributes and implements ``check``.
-
-    The docs attributes feed ``--explain``, the README table and the man page, under fixed
-    headings: what it does (summary), why it matters (rationale), example, use instead
-    (fix), references.
+class RuleSpec:
+    """What every check declares, a lint rule or a probe check: ID, name, default severity
+    and its docs. The docs attributes feed ``--explain``, the README tables, the man pages
+    and SARIF's rule descriptors, under fixed headings: what it does (summary), why it
+    matters (rationale), example, use instead (fix), references.
     """
 
     id: ClassVar[str]
@@ -225,6 +236,11 @@ class Rule:
     example: ClassVar[str] = ""  # a failing snippet
     fix: ClassVar[str]  # use instead
     references: ClassVar[tuple[str, ...]] = ()
+
+
+class Rule(RuleSpec):
+    """Base of every lint rule. A subclass sets the class attributes and implements ``check``."""
+
     #: the target kinds the rule looks at; empty = all
     kinds: ClassVar[tuple[str, ...]] = ()
 
@@ -277,17 +293,35 @@ class ValueRef(str):
 
 @dataclass
 class FileError:
-    """A file that could not be linted at all (unreadable path given on the command line).
-    Problems inside a readable file (invalid YAML, duplicate keys) are findings."""
+    """An input that could not be checked at all: for lint an unreadable path given on the
+    command line (problems inside a readable file, invalid YAML, duplicate keys, are
+    findings); for probe a URL that could not be reached (``file`` holds the URL)."""
 
     file: str
     message: str
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What a run's inputs are, as summaries name them: lint reads files, probe reaches
+    URLs. One result model and one set of formatters serve both."""
+
+    noun: str  # "file" | "URL"
+    key: str  # the JSON summary member counting them
+    failed: str  # what happened to one in ``errors``
+    error_title: str  # GitHub annotation title of such an error
+    urls: bool = False  # shown as given (a URL), not as a path relative to the cwd
+
+
+FILES = Inputs("file", "files", "could not be linted", "qdrantsec: file not linted")
+URLS = Inputs("URL", "urls", "could not be reached", "qdrantsec: URL not reached", urls=True)
+
+
 @dataclass
 class LintResult:
+    inputs: ClassVar[Inputs] = FILES
     findings: list[Finding] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)  # every file looked at
+    files: list[str] = field(default_factory=list)  # every file looked at (probe: every URL)
     targets: list[Target] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     #: what ``-v`` shows: files skipped and why, mounts Qdrant does not read, ...

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qdrantsec.errors import UsageError
-from qdrantsec.lint.model import Finding, LintResult, Rule, Severity
+from qdrantsec.lint.model import FILES, Finding, Inputs, LintResult, RuleSpec, Severity
 from qdrantsec.lint.paths import display_path
 
 FORMATS = ("text", "json", "sarif", "github", "junit")
@@ -35,9 +35,19 @@ def finding_path(f: Finding) -> str | None:
     return display_path(f.location.file) if f.location.file else None
 
 
+def finding_where(f: Finding) -> str | None:
+    """The finding's file (relative, POSIX) or, for a probe finding, its URL."""
+    return finding_path(f) or f.location.url
+
+
+def input_path(result: LintResult, path: str) -> str:
+    """An input as outputs show it: a file relative to the cwd, a URL as given."""
+    return path if result.inputs.urls else display_path(path)
+
+
 def sort_key(f: Finding) -> tuple[str, int, int, str, str]:
     loc = f.location
-    return (finding_path(f) or "", loc.line or 0, loc.column or 0, f.rule, f.message)
+    return (finding_where(f) or "", loc.line or 0, loc.column or 0, f.rule, f.message)
 
 
 def ordered(findings: Iterable[Finding], show_suppressed: bool = True) -> list[Finding]:
@@ -49,12 +59,13 @@ class Summary:
     total: int  # unsuppressed findings
     by_severity: dict[str, int]  # unsuppressed, every severity, highest first
     suppressed: int
-    files: int  # files looked at
-    errors: int  # files that could not be linted
+    files: int  # inputs looked at: files (lint) or URLs (probe)
+    errors: int  # inputs that could not be checked
+    inputs: Inputs = FILES
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "by_severity": dict(self.by_severity),
-                "suppressed": self.suppressed, "files": self.files, "errors": self.errors}
+                "suppressed": self.suppressed, self.inputs.key: self.files, "errors": self.errors}
 
     def counts_text(self) -> str:
         """``1 critical, 2 high`` (only the severities that occur)."""
@@ -69,7 +80,7 @@ def summarize(result: LintResult) -> Summary:
             suppressed += 1
         else:
             by[f.severity.label] += 1
-    return Summary(sum(by.values()), by, suppressed, len(result.files), len(result.errors))
+    return Summary(sum(by.values()), by, suppressed, len(result.files), len(result.errors), result.inputs)
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ class RuleInfo:
     references: tuple[str, ...]
 
 
-def rule_index(rules: Iterable[Rule], findings: Iterable[Finding]) -> dict[str, RuleInfo]:
+def rule_index(rules: Iterable[RuleSpec], findings: Iterable[Finding]) -> dict[str, RuleInfo]:
     """Rule docs by ID, sorted by ID; a rule that only appears in findings (not in the
     registry handed in) gets a minimal entry so that no result is left without a rule."""
     out: dict[str, RuleInfo] = {}
@@ -118,7 +129,7 @@ def render(
     *,
     color: bool,
     show_suppressed: bool,
-    rules: list[Rule],
+    rules: list[RuleSpec],
     tool_version: str,
 ) -> str:
     """The whole output of one format, ending with a newline."""

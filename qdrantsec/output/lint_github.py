@@ -3,6 +3,9 @@ request's diff, plus a plain summary line for the log.
 
     ::error file=deploy/compose.yml,line=12,col=7,title=QS201 no-authentication::no API key ...
 
+A finding without a file (a probe finding about a running server) becomes a workflow-level
+annotation, ``::error title=QP101 ...::``, with its URL and evidence in the message.
+
 critical and high findings are errors, medium warnings, low and info notices. Values are
 escaped as the runner expects: ``%``, CR and LF everywhere, and ``:`` and ``,`` as well
 inside properties (``file=``, ``title=``).
@@ -11,8 +14,8 @@ inside properties (``file=``, ``title=``).
 from __future__ import annotations
 
 from qdrantsec.lint.model import Finding, LintResult, Severity
-from qdrantsec.lint.paths import display_path, stable_path
-from qdrantsec.output.lint_formats import ordered
+from qdrantsec.lint.paths import stable_path
+from qdrantsec.output.lint_formats import input_path, ordered
 from qdrantsec.output.lint_text import summary_line
 
 LEVELS = {
@@ -47,6 +50,10 @@ def annotation(f: Finding) -> str:
         body += f" ({f.location.note})"
     if f.target:
         body += f"\nTarget: {f.target}"
+    if loc.url:
+        body += f"\nURL: {loc.url}"
+    if f.evidence:
+        body += f"\nEvidence: {f.evidence}"
     if f.fix:
         body += f"\nFix: {f.fix}"
     level = LEVELS[f.severity]
@@ -62,7 +69,9 @@ def annotation(f: Finding) -> str:
 
 def render(result: LintResult, *, show_suppressed: bool) -> str:
     lines = [annotation(f) for f in ordered(result.findings, show_suppressed)]
-    lines += [command("error", e.message, file=stable_path(e.file), title="qdrantsec: file not linted")
-              for e in sorted(result.errors, key=lambda e: display_path(e.file))]
+    inputs = result.inputs
+    lines += [command("error", f"{e.file}: {e.message}" if inputs.urls else e.message,
+                      file=None if inputs.urls else stable_path(e.file), title=inputs.error_title)
+              for e in sorted(result.errors, key=lambda e: input_path(result, e.file))]
     lines.append(summary_line(result, show_suppressed))
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from qdrantsec.lint.model import Finding, LintResult, Rule
+from qdrantsec.lint.model import Finding, LintResult, RuleSpec
 from qdrantsec.lint.paths import display_path
 from qdrantsec.output.lint_formats import finding_path, ordered, rule_index
 from qdrantsec.output.lint_text import location_text
@@ -31,7 +31,7 @@ def _finding_text(f: Finding) -> str:
     return text
 
 
-def document(result: LintResult, *, rules: list[Rule], show_suppressed: bool) -> ET.Element:
+def document(result: LintResult, *, rules: list[RuleSpec], show_suppressed: bool) -> ET.Element:
     infos = rule_index(rules, result.findings)
     by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in ordered(result.findings):
@@ -78,7 +78,7 @@ def document(result: LintResult, *, rules: list[Rule], show_suppressed: bool) ->
     return root
 
 
-def render(result: LintResult, *, rules: list[Rule], show_suppressed: bool) -> str:
+def render(result: LintResult, *, rules: list[RuleSpec], show_suppressed: bool) -> str:
     root = document(result, rules=rules, show_suppressed=show_suppressed)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -6,8 +6,9 @@ the rule docs, ``helpUri`` into the README, a default level and GitHub's
 only when the line is known: a made-up line 1 would put the alert on the wrong line.
 Suppressed findings are kept with a ``suppressions`` entry, so viewers show them as
 dismissed. ``partialFingerprints`` carries the baseline fingerprint, which survives lines
-shifting. A finding with no file at all becomes a tool notification: GitHub refuses an
-upload in which any result lacks a location.
+shifting. A probe finding points at the URL it requested (an absolute ``artifactLocation``
+URI, no region). A finding with neither file nor URL becomes a tool notification: GitHub
+refuses an upload in which any result lacks a location.
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ from typing import Any
 from urllib.parse import quote
 
 from qdrantsec.lint.baseline import LineReader, cached_reader, finding_fingerprint
-from qdrantsec.lint.model import Finding, LintResult, Rule, Severity
-from qdrantsec.lint.paths import display_path, stable_path
+from qdrantsec.lint.model import Finding, LintResult, RuleSpec, Severity
+from qdrantsec.lint.paths import stable_path
 from qdrantsec.output import to_json
-from qdrantsec.output.lint_formats import REPO_URL, RuleInfo, ordered, rule_help_uri, rule_index
+from qdrantsec.output.lint_formats import (
+    REPO_URL,
+    RuleInfo,
+    input_path,
+    ordered,
+    rule_help_uri,
+    rule_index,
+)
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -96,7 +104,8 @@ def artifact_location(file: str) -> dict[str, Any]:
 def _location(f: Finding) -> list[dict[str, Any]]:
     loc = f.location
     if not loc.file:
-        return []
+        # a probe finding: the request's URL is the artifact (absolute, so no uriBaseId)
+        return [{"physicalLocation": {"artifactLocation": {"uri": loc.url}}}] if loc.url else []
     physical: dict[str, Any] = {"artifactLocation": artifact_location(loc.file)}
     if loc.line:
         region: dict[str, Any] = {"startLine": loc.line}
@@ -130,7 +139,7 @@ def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
     if f.severity in SECURITY_SEVERITY:
         props["security-severity"] = SECURITY_SEVERITY[f.severity]
     for key, value in (("env_var", f.location.env_var), ("note", f.location.note),
-                       ("target", f.target), ("fix", f.fix)):
+                       ("target", f.target), ("fix", f.fix), ("evidence", f.evidence)):
         if value:
             props[key] = value
     out: dict[str, Any] = {
@@ -147,20 +156,22 @@ def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
     return out
 
 
-def document(result: LintResult, *, rules: list[Rule], tool_version: str) -> dict[str, Any]:
+def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str) -> dict[str, Any]:
     infos = rule_index(rules, result.findings)
     index = {rid: i for i, rid in enumerate(infos)}
     reader = cached_reader()
+    urls = result.inputs.urls
     notifications = [
         {
             "level": "error",
-            "message": {"text": f"{display_path(e.file)}: {e.message}"},
-            "locations": [{"physicalLocation": {"artifactLocation": artifact_location(e.file)}}],
+            "message": {"text": f"{input_path(result, e.file)}: {e.message}"},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": e.file} if urls else artifact_location(e.file)}}],
         }
-        for e in sorted(result.errors, key=lambda e: display_path(e.file))
+        for e in sorted(result.errors, key=lambda e: input_path(result, e.file))
     ]
     findings = ordered(result.findings)
-    located = [f for f in findings if f.location.file]
+    located = [f for f in findings if f.location.file or f.location.url]
     # GitHub code scanning rejects a whole upload when one result has no file location, so
     # a finding that points at no file at all (rare: a Qdrant default with no file behind
     # it) is reported as a notification tied to its rule instead of a result.
@@ -170,7 +181,7 @@ def document(result: LintResult, *, rules: list[Rule], tool_version: str) -> dic
             "message": {"text": f"{f.rule} {f.name}: {_message_text(f)}"},
             "associatedRule": {"id": f.rule, "index": index[f.rule]},
         }
-        for f in findings if not f.location.file
+        for f in findings if not (f.location.file or f.location.url)
     ]
     invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
     if notifications:
@@ -196,5 +207,5 @@ def document(result: LintResult, *, rules: list[Rule], tool_version: str) -> dic
     }
 
 
-def render(result: LintResult, *, rules: list[Rule], tool_version: str) -> str:
+def render(result: LintResult, *, rules: list[RuleSpec], tool_version: str) -> str:
     return to_json(document(result, rules=rules, tool_version=tool_version)) + "\n"

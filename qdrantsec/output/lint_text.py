@@ -4,7 +4,8 @@
         fix: set service.api_key (from a secret) ...
         set by QDRANT__SERVICE__HOST; in deploy/compose.yml service qdrant
 
-``file:line:col`` first, so terminals and editors can jump to it. Colour comes from Rich
+``file:line:col`` first, so terminals and editors can jump to it; a probe finding shows the
+URL it requested instead, and what it saw on an ``evidence:`` line. Colour comes from Rich
 styles and only when asked for; without it the text has no escape sequences at all.
 """
 
@@ -30,7 +31,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def location_text(f: Finding) -> str:
-    path = finding_path(f) or "(no file)"
+    path = finding_path(f) or f.location.url or "(no file)"
     loc = f.location
     if loc.line:
         path += f":{loc.line}"
@@ -55,6 +56,8 @@ def finding_lines(f: Finding) -> list[list[Segment]]:
     if f.suppressed:
         head.append((f"  [suppressed: {f.suppression or 'yes'}]", "dim italic"))
     out = [head]
+    if f.evidence:
+        out.append([("    evidence: ", "dim"), (f.evidence, None)])
     if f.fix:
         out.append([("    fix: ", "green"), (f.fix, None)])
     where = []
@@ -71,7 +74,7 @@ def finding_lines(f: Finding) -> list[list[Segment]]:
 
 def summary_line(result: LintResult, show_suppressed: bool) -> str:
     s = summarize(result)
-    files = _plural(s.files, "file")
+    files = _plural(s.files, s.inputs.noun)
     if s.total:
         text = f"{_plural(s.total, 'problem')} ({s.counts_text()}) in {files} checked."
     else:
@@ -80,7 +83,7 @@ def summary_line(result: LintResult, show_suppressed: bool) -> str:
         shown = "shown above" if show_suppressed else "--show-suppressed lists them"
         text += f" {s.suppressed} suppressed ({shown})."
     if s.errors:
-        text += f" {_plural(s.errors, 'file')} could not be linted."
+        text += f" {_plural(s.errors, s.inputs.noun)} {s.inputs.failed}."
     skipped = getattr(result, "skipped", None) or []
     if skipped:
         names = ", ".join(path for path, _ in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
@@ -93,7 +96,8 @@ def render(result: LintResult, *, color: bool, show_suppressed: bool) -> str:
     lines: list[list[Segment]] = []
     previous: str | None = None
     for i, f in enumerate(ordered(result.findings, show_suppressed)):
-        path = finding_path(f) or ""
+        # one block per file, or per probed server (its requests' URLs differ)
+        path = finding_path(f) or (f.target if f.location.url else "")
         if i and path != previous:
             lines.append([])
         previous = path
