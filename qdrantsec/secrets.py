@@ -73,7 +73,7 @@ class SecretResolver:
     env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     stdin: TextIO | None = None
     prompt: Callable[[str], str] | None = None
-    warn: Callable[[str], None] = lambda msg: print(f"qdrantsec: warning: {msg}", file=sys.stderr)
+    warn: Callable[[str], None] = field(default_factory=lambda: _warn)
     _stdin_used: bool = False
     _config_cache: dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -167,6 +167,12 @@ class SecretResolver:
         if not isinstance(value, str):
             raise SecretError(f"service.{role} in {setting.source.describe()} is not a string")
         return value, f"service.{role} in {setting.source.describe()}"
+
+
+def _warn(message: str) -> None:
+    from qdrantsec.output import warn  # escaped like every other diagnostic line
+
+    warn(message)
 
 
 def looks_like_a_key(text: str) -> bool:

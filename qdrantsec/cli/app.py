@@ -126,11 +126,9 @@ def _root(
 
 
 def _err(message: str, hint: str | None = None) -> None:
-    from qdrantsec.output import printable  # messages quote tokens, names, file content
+    from qdrantsec.output import error  # messages quote tokens, names, file content: escaped, shortened
 
-    sys.stderr.write(f"{PROG}: error: {printable(message)}\n")
-    if hint:
-        sys.stderr.write(f"{PROG}: hint: {printable(hint)}\n")
+    error(message, hint)
 
 
 class _ClosedStdout:

@@ -52,6 +52,14 @@ def _out(text: str) -> None:
     sys.stdout.write("\n".join(printable(ln) for ln in lines.split("\n")) + "\n")
 
 
+def _v(value: object) -> str:
+    """A value (path, name from a certificate) escaped before it is joined into a line: a
+    newline inside it must not start a line of its own."""
+    from qdrantsec.output import printable
+
+    return printable(str(value))
+
+
 @app.command("generate")
 def generate(
     out: Annotated[str, typer.Option(
@@ -118,6 +126,10 @@ def generate(
     fmt = _format(fmt)
     if not out.strip():  # Path("") would be the current directory
         raise UsageError("--out is empty", hint="give the directory for the files, e.g. --out tls")
+    for flag, value in (("--out", out), ("--tls-dir", tls_dir or "")):
+        if _v(value) != value:  # it would go into the printed config and kubectl lines as is
+            raise UsageError(f"{flag} {value} holds a control or bidi character",
+                             hint="choose a directory name of printable characters")
     req = bundle.Request(out=Path(out), hosts=list(host or []), peers=list(peer or []), peer_count=peers,
                   peer_template=peer_template, clients=list(client or []), key_type=key_type, days=days,
                   ca_cert=ca_cert, ca_key=ca_key, new_ca=new_ca, force=force)
@@ -136,9 +148,9 @@ def generate(
 
 def _cert_line(role: str, path: Path, cert: Any, sans: list[str]) -> list[str]:
     end = cert.not_valid_after_utc
-    lines = [f"  {role:<7} {path}  expires {end:%Y-%m-%d}"]
+    lines = [f"  {role:<7} {_v(path)}  expires {end:%Y-%m-%d}"]
     if sans:
-        lines.append(f"          SANs: {', '.join(sans)}")
+        lines.append(f"          SANs: {_v(', '.join(sans))}")
     return lines
 
 
@@ -150,12 +162,12 @@ def _generate_text(cs: Any, snippets: Any) -> str:
     lines = []
     for f in cs.files:
         if f.unchanged:
-            lines.append(f"kept     {f.path} ({f.what}, unchanged)")
+            lines.append(f"kept     {_v(f.path)} ({f.what}, unchanged)")
         else:
             verb = "replaced" if f.exists else "wrote   "
-            lines.append(f"{verb} {f.path} ({f.what}, mode {f.mode:04o})")
+            lines.append(f"{verb} {_v(f.path)} ({f.what}, mode {f.mode:04o})")
     if cs.ca.reused:
-        lines.append(f"CA {cs.ca_origin}: {cs.ca.cert.subject.rfc4514_string()}")
+        lines.append(f"CA {_v(cs.ca_origin)}: {_v(cs.ca.cert.subject.rfc4514_string())}")
     lines += ["", "Certificates:"]
     lines += _cert_line("CA", cs.ca_path, cs.ca.cert, [])
     for i in cs.leaves:
@@ -230,10 +242,10 @@ def _inspect_text(result: Any) -> str:
             "yes" if c.is_ca else "no"
         eku = "(none: any purpose)" if c.eku is None else ", ".join(c.eku) or "(empty)"
         lines += [
-            f"certificate {c.index} of {n}: {result.source}",
-            f"  subject:    {c.subject}",
-            f"  issuer:     {c.issuer}{'  (self-signed)' if c.self_signed else ''}",
-            f"  SANs:       {', '.join(c.sans) or '(none)'}",
+            f"certificate {c.index} of {n}: {_v(result.source)}",
+            f"  subject:    {_v(c.subject)}",
+            f"  issuer:     {_v(c.issuer)}{'  (self-signed)' if c.self_signed else ''}",
+            f"  SANs:       {_v(', '.join(c.sans)) or '(none)'}",
             f"  key:        {c.key_type} ({c.key_bits} bits)",
             f"  signature:  {c.signature}",
             f"  valid:      {c.not_before} to {c.not_after} ({left})",
@@ -247,7 +259,7 @@ def _inspect_text(result: Any) -> str:
     if n > 1:
         lines.append("chain order: " + ("ok (leaf first, each followed by its issuer)" if result.chain_ok
                                         else "WRONG"))
-        lines += [f"  - {p}" for p in result.chain_problems]
+        lines += [f"  - {_v(p)}" for p in result.chain_problems]
     return "\n".join(lines)
 
 
@@ -287,13 +299,13 @@ def verify(
         print_json(result.to_dict())
     else:
         head = "valid" if result.valid else "INVALID"
-        lines = [f"{head}: {cert} for purpose {purpose}",
-                 f"  chain:   {' <- '.join(result.chain)}",
+        lines = [f"{head}: {_v(cert)} for purpose {_v(purpose)}",
+                 f"  chain:   {_v(' <- '.join(result.chain))}",
                  f"  expires: {result.not_after} ({result.days_left} days)"]
-        lines += [f"  host {h.host}: {'ok' if h.ok else 'no match'}" for h in result.hosts]
+        lines += [f"  host {_v(h.host)}: {'ok' if h.ok else 'no match'}" for h in result.hosts]
         if not result.hosts and purpose != "client":
             lines.append("  hosts:   not checked (give --host NAME)")
-        lines += [f"  - {p}" for p in result.problems]
+        lines += [f"  - {_v(p)}" for p in result.problems]
         _out("\n".join(lines))
     if not result.valid:
         raise typer.Exit(int(ExitCode.FAILED))
@@ -321,6 +333,7 @@ def check_expiry(
       qdrantsec certs check-expiry --within 14d --format json cert.pem
     """
     from qdrantsec.certs.expiry import check, parse_duration
+    from qdrantsec.output import error, note
 
     fmt = _format(fmt)
     report = check(paths, parse_duration(within))
@@ -332,12 +345,13 @@ def check_expiry(
         for e in report.entries:
             label = {"ok": "ok", "expiring": "EXPIRING", "expired": "EXPIRED"}[e.status]
             when = f"{e.not_after[:10]} ({e.days_left} days)"
-            _out(f"{label:<9} {when:<24} {e.file}{f' #{e.index}' if e.index > 1 else ''}  {e.subject}")
+            index = f" #{e.index}" if e.index > 1 else ""
+            _out(f"{label:<9} {when:<24} {_v(e.file)}{index}  {_v(e.subject)}")
         if report.entries and not report.errors:
             n, total = len(report.flagged), len(report.entries)
-            sys.stderr.write(f"{n} of {total} certificate(s) expire within {within}\n")
+            note(f"{n} of {total} certificate(s) expire within {within}")
     for err in report.errors:
-        sys.stderr.write(f"qdrantsec: error: {err}\n")
+        error(err)  # escaped and shortened: paths come from the command line and the walk
     if report.errors:
         raise typer.Exit(int(ExitCode.USAGE))
     if report.flagged:

@@ -48,6 +48,7 @@ def generate(
     """
     from qdrantsec.errors import UsageError
     from qdrantsec.fsutil import SECRET_MODE, atomic_write
+    from qdrantsec.output import note
     from qdrantsec.secrets import fingerprint, generate_key
 
     if nbytes < 32:
@@ -57,7 +58,7 @@ def generate(
     key = generate_key(nbytes)
     if out is not None:  # an empty --out "$UNSET" must not send the key to stdout
         atomic_write(out, key + "\n", mode=SECRET_MODE, overwrite=force, backup=force)
-        print(f"wrote {out} (mode 0600), key {fingerprint(key)}", file=sys.stderr)
+        note(f"wrote {out} (mode 0600), key {fingerprint(key)}")
     else:
         sys.stdout.write(key + "\n")
-        print(f"key {fingerprint(key)}", file=sys.stderr)
+        note(f"key {fingerprint(key)}")

@@ -188,7 +188,7 @@ def _run(
     from qdrantsec.lint import suppress
     from qdrantsec.lint.engine import lint_paths
     from qdrantsec.lint.model import Severity
-    from qdrantsec.output import note
+    from qdrantsec.output import error, note, shorten
     from qdrantsec.output.lint_formats import pick_auto_format, render
 
     pairs = _pairs(formats, outputs)
@@ -204,7 +204,7 @@ def _run(
             note(f"qdrantsec: {line}")
         note(f"qdrantsec: {len(result.files)} files, {len(result.targets)} Qdrant deployments linted")
     for err in result.errors:
-        sys.stderr.write(f"qdrantsec: error: {err.file}: {err.message}\n")
+        error(f"{shorten(err.file)}: {err.message}")  # escaped: a file name can hold a newline
     linted = {os.path.realpath(f) for f in result.files}
     for target in [out for _, out in pairs if out is not None] + [write_baseline or ""]:
         if target and os.path.realpath(target) in linted:

@@ -8,6 +8,7 @@ rendering is actually produced.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -34,14 +35,44 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+#: an argument (a run without spaces) longer than this is cut in a diagnostic line, and a
+#: whole line longer than LINE_LIMIT too: a 100 kB path must not flood a terminal or CI log
+WORD_LIMIT = 200
+LINE_LIMIT = 2000
+
+
+def shorten(text: str, limit: int = WORD_LIMIT) -> str:
+    """``text`` cut to its first ``limit`` characters, then ``…`` and its full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text)} chars)"
+
+
+def diagnostic(text: str) -> str:
+    """One line for stderr: overlong arguments shortened, then :func:`printable` (a path or
+    value with a newline cannot forge a second ``qdrantsec: error:`` line)."""
+    if len(text) > WORD_LIMIT:
+        text = re.sub(rf"[^\s…]{{{WORD_LIMIT + 1},}}", lambda m: shorten(m.group()), text)
+        text = shorten(text, LINE_LIMIT)
+    return printable(text)
+
+
+def error(message: str, hint: str | None = None) -> None:
+    """A ``qdrantsec: error:`` line (and an optional hint) on stderr, escaped and shortened:
+    for errors reported without stopping (one per file that could not be read)."""
+    sys.stderr.write(f"qdrantsec: error: {diagnostic(message)}\n")
+    if hint:
+        sys.stderr.write(f"qdrantsec: hint: {diagnostic(hint)}\n")
+
+
 def warn(message: str) -> None:
     """A one-line warning on stderr, in the same shape as errors."""
-    sys.stderr.write(f"qdrantsec: warning: {printable(message)}\n")
+    sys.stderr.write(f"qdrantsec: warning: {diagnostic(message)}\n")
 
 
 def note(message: str) -> None:
     """An informational line on stderr (never data)."""
-    sys.stderr.write(f"{printable(message)}\n")
+    sys.stderr.write(f"{diagnostic(message)}\n")
 
 
 def to_json(obj: Any, *, pretty: bool = True) -> str:
