@@ -1,0 +1,438 @@
+"""Audit files on disk: which ones, in which order, and their lines read forward or
+backward in blocks, with a byte prefilter before any JSON is parsed.
+
+Names (facts 5.3): ``audit.YYYY-MM-DD.log`` (daily), ``audit.YYYY-MM-DD-HH.log`` (hourly),
+dates in UTC, any other ``audit*.log`` (``audit.log``) is undated; a trailing ``.gz`` is a
+compressed copy. A dated name gives the file's period, so files whose period cannot overlap
+the window are skipped unopened; an undated plain file's period is read from its first and
+last entries. Files are read in time order; files whose periods overlap (a daily and an
+hourly file of the same day, an undated file) are merged entry by entry.
+
+Memory stays constant: files are read in blocks of ``BLOCK`` bytes and only the lines of
+one block are held. Newest first is read backward (blocks from the end); a compressed or
+piped source cannot seek, so for newest first its matching lines are first copied to a
+temporary file, which is then read backward.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import gzip
+import heapq
+import json
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from qdrantsec.audit.filters import AUTH_TYPES, RESULTS, Filter, Window
+from qdrantsec.audit.model import Entry, RunStats
+from qdrantsec.audit.timeparse import NS, parse_rfc3339
+from qdrantsec.errors import InputError
+
+BLOCK = 1 << 20
+#: a "line" longer than this is not an audit entry; it is skipped, not held in memory
+MAX_LINE = 1 << 24
+_HOUR = 3600 * NS
+_DAY = 24 * _HOUR
+_DATED = re.compile(r"audit\.([0-9]{4})-([0-9]{2})-([0-9]{2})(?:-([0-9]{2}))?\.log")
+_SLACK = NS  # Qdrant's lines can be out of order by a few ms; probed ranges get 1 s slack
+
+
+@dataclass
+class AuditFile:
+    path: str  # "-" for standard input
+    start: int | None  # epoch ns, None = unknown
+    end: int | None  # exclusive; None = unknown
+    gz: bool = False
+    dated: bool = False
+
+    @property
+    def seekable(self) -> bool:
+        return not self.gz and self.path != "-"
+
+
+def is_audit_name(name: str) -> bool:
+    base = name[:-3] if name.endswith(".gz") else name
+    return base.startswith("audit") and base.endswith(".log")
+
+
+def name_period(name: str) -> tuple[int, int] | None:
+    """``[start, end)`` of a dated audit file name (``.gz`` allowed), else None."""
+    base = name[:-3] if name.endswith(".gz") else name
+    m = _DATED.fullmatch(base)
+    if not m:
+        return None
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    hour = m.group(4)
+    try:
+        import datetime
+
+        datetime.datetime(y, mo, d, int(hour) if hour else 0)
+    except ValueError:
+        return None
+    start = calendar.timegm((y, mo, d, int(hour) if hour else 0, 0, 0, 0, 0, 0)) * NS
+    return start, start + (_HOUR if hour else _DAY)
+
+
+def describe(path: str) -> AuditFile:
+    """An AuditFile with its period from the name, or probed from the content."""
+    name = os.path.basename(path)
+    gz = name.endswith(".gz")
+    period = name_period(name)
+    if period is not None:
+        return AuditFile(path, period[0], period[1], gz=gz, dated=True)
+    if path == "-":
+        return AuditFile(path, None, None)
+    first, last = _probe(path, gz)
+    return AuditFile(path, None if first is None else first - _SLACK,
+                     None if last is None else last + _SLACK, gz=gz)
+
+
+def _first_ts(lines: list[bytes]) -> int | None:
+    for line in lines:
+        try:
+            obj = json.loads(line)
+            return parse_rfc3339(obj["timestamp"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def _probe(path: str, gz: bool) -> tuple[int | None, int | None]:
+    """The first and last timestamps of an undated file (the last only for plain files)."""
+    try:
+        with _open(path, gz) as fh:
+            head = fh.read(64 * 1024)
+            first = _first_ts(head.split(b"\n")[:50])
+            last = None
+            if not gz:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - 64 * 1024))
+                tail = fh.read().split(b"\n")
+                last = _first_ts(list(reversed(tail[1:] if size > 64 * 1024 else tail))[:50])
+    except (OSError, EOFError, zlib.error):
+        return None, None  # reported when the file is read
+    return first, None if gz else last
+
+
+def _open(path: str, gz: bool) -> IO[bytes]:
+    if gz:
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def list_dir(directory: str) -> list[str]:
+    """The audit files of ``directory``; a missing or unreadable directory is an error."""
+    p = Path(directory)
+    if not p.exists():
+        raise InputError(f"audit directory not found: {directory}",
+                         hint="pass Qdrant's audit.dir (default ./storage/audit under its working directory)")
+    if not p.is_dir():
+        raise InputError(f"--dir {directory} is not a directory", hint="pass files as arguments instead")
+    try:
+        names = sorted(e.name for e in os.scandir(p) if is_audit_name(e.name) and e.is_file())
+    except PermissionError:
+        raise InputError(f"audit directory not readable (permission denied): {directory}") from None
+    except OSError as exc:
+        raise InputError(f"cannot list audit directory {directory}: {exc.strerror}") from None
+    if not names:
+        raise InputError(f"no audit files in {directory}",
+                         hint="Qdrant writes audit.YYYY-MM-DD.log or audit.YYYY-MM-DD-HH.log once "
+                              "audit.enabled is true and a request was checked")
+    return [str(p / n) for n in names]
+
+
+def plan(paths: list[str], window: Window, stats: RunStats) -> list[list[AuditFile]]:
+    """The files to read, grouped: groups in time order (oldest first), the files of a
+    group overlapping in time (merged entry by entry). Files outside the window are
+    dropped (counted in ``stats.files_skipped``)."""
+    files: list[AuditFile] = []
+    for path in paths:
+        if path != "-":
+            if os.path.isdir(path):
+                raise InputError(f"{path} is a directory", hint=f"use --dir {path}")
+            if not os.path.exists(path):
+                raise InputError(f"audit file not found: {path}")
+        f = describe(path)
+        if window.overlaps(f.start, f.end):
+            files.append(f)
+        else:
+            stats.files_skipped += 1
+    files.sort(key=lambda f: (-(2**63) if f.start is None else f.start, f.path))
+    groups: list[list[AuditFile]] = []
+    group_end: int | None = None
+    for f in files:
+        if groups and (group_end is None or f.start is None or f.start < group_end):
+            groups[-1].append(f)
+            group_end = None if (group_end is None or f.end is None) else max(group_end, f.end)
+        else:
+            groups.append([f])
+            group_end = f.end
+    return groups
+
+
+class LineParser:
+    """Turns candidate lines into Entries: prefilter, JSON, the shape Qdrant's reader
+    accepts (else the line is malformed), window, filter."""
+
+    def __init__(self, filt: Filter, window: Window, stats: RunStats) -> None:
+        self.filt = filt
+        self.window = window
+        self.stats = stats
+        groups = filt.needles()
+        self.groups = groups
+        self.checks = [g for g in groups]
+        self.trivial = filt.empty
+
+    def prefilter(self, line: bytes) -> bool:
+        for alts in self.checks:
+            for a in alts:
+                if a in line:
+                    break
+            else:
+                return b"\\" in line
+        return True
+
+    def parse(self, line: bytes, where: Callable[[], str], last: bool = False) -> Entry | None:
+        """The Entry of a line that passed ``prefilter``, or None (no match, blank, bad)."""
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            if not line.strip():
+                return None
+            if last:
+                self.stats.incomplete_last_lines += 1
+                return None
+            self.stats.malformed_line(where(), "not JSON")
+            return None
+        if not isinstance(obj, dict):
+            self.stats.malformed_line(where(), "not a JSON object")
+            return None
+        stamp = obj.get("timestamp")
+        try:
+            ts = parse_rfc3339(stamp) if isinstance(stamp, str) else None
+        except ValueError:
+            ts = None
+        if ts is None:
+            self.stats.malformed_line(where(), "no valid timestamp")
+            return None
+        if obj.get("auth_type") not in AUTH_TYPES or obj.get("result") not in RESULTS:
+            self.stats.malformed_line(where(), "auth_type or result is not one Qdrant writes")
+            return None
+        if not self.window.contains(ts) or not self.filt.matches(obj):
+            return None
+        return Entry(ts, line.rstrip(b"\r\n"), obj)
+
+
+def _candidates(body: bytes, parser: LineParser) -> Iterator[tuple[int, bytes]]:
+    """(index of the line in ``body``, line) for every line of ``body`` that passes the
+    prefilter, found with ``bytes.find`` for the rarest single needle when there is one."""
+    singles = [g[0] for g in parser.groups if len(g) == 1]
+    if not singles:
+        pre = parser.prefilter if parser.groups else None
+        for i, line in enumerate(body.split(b"\n")):
+            if pre is None or pre(line):
+                yield i, line
+        return
+    key = min(singles, key=lambda n: body.count(n, 0, 65536)) if len(singles) > 1 else singles[0]
+    find = body.find
+    rfind = body.rfind
+    pre = parser.prefilter
+    n = len(body)
+    pos = 0
+    lineno = 0
+    counted = 0
+    bs = find(b"\\")
+    while True:
+        p = find(key, pos)
+        if bs != -1 and bs < pos:
+            bs = find(b"\\", pos)
+        if bs != -1 and (p == -1 or bs < p):
+            p = bs
+        if p == -1:
+            return
+        ls = rfind(b"\n", pos, p) + 1 or pos
+        le = find(b"\n", p)
+        if le == -1:
+            le = n
+        line = body[ls:le]
+        if pre(line):
+            lineno += body.count(b"\n", counted, ls)
+            counted = ls
+            yield lineno, line
+        pos = le + 1
+        if pos >= n:
+            return
+
+
+def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = None) -> Iterator[Entry]:
+    """The matching entries of one file, in file order."""
+    stats = parser.stats
+    try:
+        fh = stdin if f.path == "-" and stdin is not None else _open(f.path, f.gz)
+    except OSError as exc:
+        stats.warn(f"cannot read {f.path}: {exc.strerror}")
+        stats.partial = True
+        return
+    stats.files_read += 1
+    name = "<stdin>" if f.path == "-" else f.path
+    line_base = 1
+    carry = b""
+    try:
+        with contextlib.ExitStack() as stack:
+            if fh is not stdin:
+                stack.enter_context(fh)
+            while True:
+                chunk = fh.read(BLOCK)
+                if not chunk:
+                    break
+                data = carry + chunk if carry else chunk
+                cut = data.rfind(b"\n")
+                if cut == -1:
+                    carry = data
+                    if len(carry) > MAX_LINE:
+                        stats.malformed_line(f"{name}:{line_base}", "line too long")
+                        carry = b""  # the rest of this line is skipped with its next part
+                    continue
+                body, carry = data[:cut], data[cut + 1:]
+                base = line_base
+                for i, line in _candidates(body, parser):
+                    e = parser.parse(line, lambda i=i, b=base: f"{name}:{b + i}")
+                    if e is not None:
+                        yield e
+                line_base += body.count(b"\n") + 1
+            if carry and parser.prefilter(carry):
+                e = parser.parse(carry, lambda: f"{name}:{line_base}", last=True)
+                if e is not None:
+                    yield e
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        stats.warn(f"{name}: read error after line {line_base}: {detail}")
+        stats.partial = True
+
+
+def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None) -> Iterator[Entry]:
+    """The matching entries of one seekable file, last line first. ``upto``: read only
+    the first ``upto`` bytes (a size taken before, for ``tail``)."""
+    stats = parser.stats
+    try:
+        fh = open(f.path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        stats.warn(f"cannot read {f.path}: {exc.strerror}")
+        stats.partial = True
+        return
+    stats.files_read += 1
+    total_nl: list[int] = []  # counted once, when a line number is first needed
+
+    def line_no(nl_tail: int, index: int) -> str:
+        if not total_nl:
+            count = 0
+            with open(f.path, "rb") as again:
+                remaining = end_size
+                while remaining > 0:
+                    chunk = again.read(min(BLOCK, remaining))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+                    count += chunk.count(b"\n")
+            total_nl.append(count)
+        return f"{f.path}:{total_nl[0] - nl_tail + 1 + index}"
+
+    with fh:
+        end_size = fh.seek(0, os.SEEK_END)
+        if upto is not None:
+            end_size = min(end_size, upto)
+        end = end_size
+        carry = b""
+        nl_tail = 0  # newlines from the current body's start to the end
+        first = True
+        while end > 0:
+            start = max(0, end - BLOCK)
+            fh.seek(start)
+            chunk = fh.read(end - start)
+            data = chunk + carry if carry else chunk
+            if start > 0:
+                cut = data.find(b"\n")
+                if cut == -1:
+                    carry = data
+                    end = start
+                    if len(carry) > MAX_LINE:
+                        carry = b""
+                        stats.malformed += 1
+                    continue
+                carry, body = data[:cut], data[cut + 1:]
+            else:
+                carry, body = b"", data
+            nl_tail += body.count(b"\n") + (0 if first else 1)
+            found: list[Entry] = []
+            last_index = body.count(b"\n") if first and not body.endswith(b"\n") else -1
+            snapshot = nl_tail
+            for i, line in _candidates(body, parser):
+                e = parser.parse(line, lambda i=i, s=snapshot: line_no(s, i), last=i == last_index)
+                if e is not None:
+                    found.append(e)
+            first = False
+            yield from reversed(found)
+            end = start
+
+
+def read_backward_spooled(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None) -> Iterator[Entry]:
+    """Newest first for a source that cannot seek: its matching lines go to a temporary
+    file (disk, not memory), which is then read backward."""
+    with tempfile.TemporaryFile() as spool:
+        for e in read_forward(f, parser, stdin):
+            spool.write(e.raw + b"\n")
+        spool.flush()
+        yield from _spool_backward(spool, parser.stats)
+
+
+def _spool_backward(spool: Any, stats: RunStats) -> Iterator[Entry]:
+    size = spool.seek(0, os.SEEK_END)
+    end = size
+    carry = b""
+    while end > 0:
+        start = max(0, end - BLOCK)
+        spool.seek(start)
+        data = spool.read(end - start) + carry
+        end = start
+        if start > 0:
+            cut = data.find(b"\n")
+            if cut == -1:
+                carry = data
+                continue
+            carry, body = data[:cut], data[cut + 1:]
+        else:
+            carry, body = b"", data
+        found = []
+        for line in body.split(b"\n"):
+            if line:
+                obj = json.loads(line)
+                found.append(Entry(parse_rfc3339(obj["timestamp"]), line, obj))
+        yield from reversed(found)
+
+
+def entries(groups: list[list[AuditFile]], parser: LineParser, *, newest_first: bool,
+            stdin: IO[bytes] | None = None) -> Iterator[Entry]:
+    """Every matching entry of the planned files, in time order (newest first or oldest
+    first); overlapping files are merged by timestamp."""
+    ordered = reversed(groups) if newest_first else groups
+    for group in ordered:
+        if newest_first:
+            streams = [read_backward(f, parser) if f.seekable
+                       else read_backward_spooled(f, parser, stdin) for f in group]
+        else:
+            streams = [read_forward(f, parser, stdin) for f in group]
+        if len(streams) == 1:
+            yield from streams[0]
+        else:
+            yield from heapq.merge(*streams, key=_ts, reverse=newest_first)
+
+
+def _ts(e: Entry) -> int:
+    return e.ts
