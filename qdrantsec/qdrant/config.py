@@ -280,6 +280,38 @@ def shown_value(value: object) -> str:
     return repr(value)
 
 
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def shown_host(host: str) -> str:
+    """A host name for a message: a dotted DNS name as it is (``'qdrant-0.qdrant-headless'``),
+    anything else by the rules of :func:`shown_value` (a key pasted into ``service.host``)."""
+    from qdrantsec.secrets import looks_like_a_key
+
+    labels = host.rstrip(".").split(".")
+    if len(labels) > 1 and all(_DNS_LABEL.match(label) for label in labels) and not looks_like_a_key(host):
+        return repr(host)
+    return shown_value(host)
+
+
+def key_like_name(part: str) -> bool:
+    """Whether one part of a setting or variable name is more likely a key than a name:
+    mixed case with digits (:func:`qdrantsec.secrets.looks_like_a_key`), or long and full of
+    digits (a hex key; an env var name is upper-cased). Setting names are words."""
+    from qdrantsec.secrets import looks_like_a_key
+
+    digits = sum(c.isdigit() for c in part)
+    return looks_like_a_key(part) or (len(part) >= 16 and digits >= 4 and len(part) - digits >= 4)
+
+
+def shown_name(name: str, sep: str = ".") -> str:
+    """A setting path (``service.api-key``) or variable name (``QDRANT__SERVICE__X``, with
+    ``sep="__"``) for a message: a part that looks like a key is named by its fingerprint."""
+    from qdrantsec.secrets import fingerprint
+
+    return sep.join(f"<key-like name {fingerprint(p)}>" if key_like_name(p) else p for p in name.split(sep))
+
+
 def coerce_env_value(path: str, raw: str) -> tuple[Any, str | None]:
     """Parse an environment value the way Qdrant's deserialiser would for ``path``.
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from qdrantsec.lint.model import Finding, Rule, Severity, Target, ValueRef
 from qdrantsec.lint.rules import cluster_enabled, grpc_enabled, is_ip_literal
 from qdrantsec.lint.rules.qs211_unexpanded_variable import unexpanded_reference
+from qdrantsec.qdrant.config import shown_host
 
 
 class HostNotIpLiteral(Rule):
@@ -35,7 +36,7 @@ class HostNotIpLiteral(Rule):
         if not users:
             return
         yield self.finding(
-            f"`service.host` is the host name {host!r}; the {' and '.join(users)} server(s) need an "
-            "IP literal and Qdrant panics at startup",
+            f"`service.host` is the host name {shown_host(host)}; the {' and '.join(users)} server(s) "
+            "need an IP literal and Qdrant panics at startup",
             target.loc("service.host"), target=target,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable, Iterator
@@ -10,7 +11,7 @@ from typing import Any
 
 from qdrantsec.lint.model import Finding, Location, Rule, Severity, Target
 from qdrantsec.qdrant import schema
-from qdrantsec.qdrant.config import Setting
+from qdrantsec.qdrant.config import Setting, shown_name
 
 _SECURITY_WORDS = re.compile(
     r"api|key|auth|token|tls|ssl|cert|jwt|rbac|secret|passw|https|cors|read_?only|hsts|acl|user", re.I)
@@ -134,15 +135,16 @@ class UnknownSetting(Rule):
             sev = Severity.HIGH if _SECURITY_WORDS.search(dotted) else Severity.LOW
             hint = suggest(path, rest)
             src = leaf.source
+            shown = shown_name(dotted)  # a key pasted in as a name is shown by its fingerprint
             if src.env_var:
                 meant = f"; did you mean {env_name(hint)}?" if hint else ""
-                msg = (f"{src.env_var} maps to `{dotted}`, which Qdrant does not know; it is silently "
-                       f"ignored{meant}")
+                msg = (f"{shown_name(src.env_var, '__')} maps to `{shown}`, which Qdrant does not know; "
+                       f"it is silently ignored{meant}")
                 fix = (f"Rename it to {env_name(hint)}." if hint else
                        "Remove it, or use a variable from Qdrant's configuration reference.")
             else:
                 meant = f"; did you mean `{hint}`?" if hint else ""
-                msg = f"unknown setting `{dotted}` is silently ignored by Qdrant{meant}"
+                msg = f"unknown setting `{shown}` is silently ignored by Qdrant{meant}"
                 fix = (f"Use `{hint}`." if hint else
                        "Remove it, or use a key from Qdrant's configuration reference.")
             yield self.finding(msg, self._where(target, path, leaf), severity=sev, target=target, fix=fix)
@@ -156,4 +158,7 @@ class UnknownSetting(Rule):
             node = root.get(*path)
             if node is not None and node.key_line is not None:
                 return Location.of_node(src.file or target.file, node, key=True)
-        return Location.of_source(src, target.file)
+        loc = Location.of_source(src, target.file)
+        if loc.env_var:  # "(set by QDRANT__...)" in every format: the name, guarded as above
+            loc = dataclasses.replace(loc, env_var=shown_name(loc.env_var, "__"))
+        return loc

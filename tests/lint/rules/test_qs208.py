@@ -1,3 +1,7 @@
+from pathlib import Path
+
+import pytest
+
 from qdrantsec.lint.model import Severity
 from qdrantsec.lint.rules.qs208_unknown_setting import UnknownSetting, suggest
 
@@ -60,3 +64,49 @@ def test_fix_names_the_intended_key() -> None:
     assert f.fix == "Use `service.api_key`."
     [g] = run(RULE, env_target("QDRANT__SERVICE__API_KEYS=x\n"))
     assert g.fix == "Rename it to QDRANT__SERVICE__API_KEY."
+
+
+# -- a key pasted in as a name is shown by its fingerprint, in every format ----------------
+
+KEY = "AbCdEfGh1234567890XyZabcQrStUv"  # shaped like `qdrantsec key generate` output
+HEX = "0123456789abcdef0123456789abcdef"
+
+
+def test_key_like_yaml_key_is_named_by_fingerprint() -> None:
+    from qdrantsec.secrets import fingerprint
+
+    [f] = run(RULE, config_target(f"service:\n  {KEY}: true\n"))
+    assert f.message == (f"unknown setting `service.<key-like name {fingerprint(KEY)}>` is silently "
+                         "ignored by Qdrant")
+    assert at(f) == (2, 3)
+
+
+def test_key_like_env_var_is_named_by_fingerprint() -> None:
+    from qdrantsec.secrets import fingerprint
+
+    [f] = run(RULE, env_target(f"QDRANT__SERVICE__{HEX.upper()}=1\nQDRANT__SERVICE__API_KEY=x\n"))
+    shown_var = f"QDRANT__SERVICE__<key-like name {fingerprint(HEX.upper())}>"
+    assert f.message.startswith(f"{shown_var} maps to `service.<key-like name {fingerprint(HEX)}>`")
+    assert f.location.env_var == shown_var and HEX not in f.message.lower()
+
+
+def test_ordinary_long_names_are_still_shown() -> None:
+    [f] = run(RULE, config_target("storage:\n  optimizers:\n    max_optimisation_threads: 1\n"))
+    assert "`storage.optimizers.max_optimisation_threads`" in f.message
+    [g] = run(RULE, env_target("QDRANT__CLUSTER__P2P__CONNECTION_POOL_SIZE_2=1\n"))
+    assert g.message.startswith("QDRANT__CLUSTER__P2P__CONNECTION_POOL_SIZE_2 maps to")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "junit"])
+def test_no_key_in_any_format(fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qdrantsec.cli.app import main
+    from qdrantsec.secrets import fingerprint
+
+    (tmp_path / "config.yaml").write_text(f"service:\n  api_key: x\n  {KEY}: true\n")
+    (tmp_path / "qdrant.env").write_text(f"QDRANT__SERVICE__{KEY}=1\nQDRANT__SERVICE__API_KEY=x\n")
+    for name, kind in (("config.yaml", "qdrant-config"), ("qdrant.env", "env")):
+        code = main(["lint", str(tmp_path / name), "--kind", kind, "--format", fmt, "--exit-zero"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "QS208" in out and fingerprint(KEY) in out
+        assert KEY not in out + err and KEY.lower() not in (out + err).lower()
