@@ -37,7 +37,7 @@ GROUPS: dict[str, tuple[str, str, str]] = {
               "Generate, inspect and verify TLS and mTLS certificates for Qdrant."),
     "audit": ("qdrantsec.cli.audit", "app",
               "Query, tail and summarise Qdrant audit logs (API or local files)."),
-    "rotate-key": ("qdrantsec.cli.rotate", "command",
+    "rotate-key": ("qdrantsec.cli.rotate", "app",
                    "Rotate the API key across cluster peers with alt_api_key, zero downtime."),
     "probe": ("qdrantsec.cli.probe", "command",
               "Check a running Qdrant deployment from the outside (read-only, never destructive)."),
