@@ -42,8 +42,8 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.SERVER: "A Qdrant server answered with an unexpected error (5xx or a malformed body).",
     ExitCode.AUTH: "A Qdrant server refused the credentials (401 or 403).",
     ExitCode.PARTIAL: (
-        "audit: the answer is partial: some of the --peers failed or timed out (each named "
-        "in a warning); the entries of the others were printed."
+        "audit: the answer is partial: some of the --peers failed or timed out, or a source "
+        "could not be read to the end (each named in a warning); the rest was printed."
     ),
     ExitCode.TOKEN_BAD_SIGNATURE: (
         "token verify: the signature matches none of the given keys (Qdrant answers 403 InvalidSignature)."
