@@ -17,14 +17,16 @@ names and ``QDRANT__SERVICE__ALT_API_KEY`` (no prompt: it is always optional).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
-from qdrantsec.errors import SecretError
+from qdrantsec.errors import QdrantsecError, SecretError
 
 #: Qdrant recommends (and warns below) 32 bytes for HMAC-SHA256 secrets.
 MIN_SIGNING_KEY_BYTES = 32
@@ -151,7 +153,8 @@ class SecretResolver:
 
         cfg = self._config_cache.get(path)
         if cfg is None:
-            text = read_text(path, what="Qdrant config")
+            with key_like_argument(path, "--qdrant-config"):
+                text = read_text(path, what="Qdrant config")
             docs = load_located(text, name=path)
             root = docs[0].root if docs else None
             cfg = build_effective([(path, root)], self.env)
@@ -178,10 +181,44 @@ def _warn(message: str) -> None:
 def looks_like_a_key(text: str) -> bool:
     """Whether a file or variable name given to qdrantsec is more likely the key itself
     (``--api-key-file "$KEY"``): then it is named by its fingerprint only, so that the
-    mistake does not print the key into a terminal or a CI log."""
-    return (len(text) >= 16 and "/" not in text and "." not in text
-            and any(c.islower() for c in text) and any(c.isupper() for c in text)
+    mistake does not print the key into a terminal or a CI log. Keys as ``key generate``
+    makes them (mixed case and digits), hex keys of 16 bytes or more, and PEM text
+    (``--ca-key "$(cat ca-key.pem)"``) count."""
+    if "-----BEGIN" in text or "PRIVATE KEY" in text:
+        return True
+    if len(text) < 16 or "/" in text or "." in text:
+        return False
+    if len(text) >= 32 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return True
+    return (any(c.islower() for c in text) and any(c.isupper() for c in text)
             and any(c.isdigit() for c in text))
+
+
+def shown_argument(text: str) -> str:
+    """A path or variable name from the command line, for a message: itself, or its
+    fingerprint when it looks like a key."""
+    if looks_like_a_key(text):
+        return f"<a name that looks like a key, not shown: {fingerprint(text)}>"
+    return text
+
+
+@contextlib.contextmanager
+def key_like_argument(text: str, flag: str) -> Iterator[None]:
+    """Errors raised inside (a file named ``text`` not found, a directory, unreadable...)
+    name ``text`` by its fingerprint when it looks like a key, with a hint for ``flag``.
+    The readers' messages are kept; only the echoed argument is replaced."""
+    try:
+        yield
+    except QdrantsecError as exc:
+        if looks_like_a_key(text):
+            shown = shown_argument(text)
+            forms = {text, str(Path(text)), repr(text), repr(str(Path(text)))}
+            for form in sorted(forms, key=len, reverse=True):
+                exc.message = exc.message.replace(form, shown)
+                if exc.hint:
+                    exc.hint = exc.hint.replace(form, shown)
+            exc.hint = exc.hint or f"{flag} takes a path; is the key itself given there by mistake?"
+        raise
 
 
 def _read_key_file(path: str, flag: str = "--api-key") -> str:
@@ -196,17 +233,17 @@ def _read_key_file(path: str, flag: str = "--api-key") -> str:
                      f"{flag}-stdin") from None
         raise SecretError(f"key file not found: {path}") from None
     except PermissionError:
-        raise SecretError(f"key file not readable (permission denied): {path}") from None
+        raise SecretError(f"key file not readable (permission denied): {shown_argument(path)}") from None
     except IsADirectoryError:
-        raise SecretError(f"key file is a directory: {path}") from None
+        raise SecretError(f"key file is a directory: {shown_argument(path)}") from None
     except OSError as exc:
-        raise SecretError(f"cannot read key file {path}: {exc.strerror}") from None
+        raise SecretError(f"cannot read key file {shown_argument(path)}: {exc.strerror}") from None
     if len(raw) > 64 * 1024:
-        raise SecretError(f"key file {path} is larger than 64 KiB; is it really a key?")
+        raise SecretError(f"key file {shown_argument(path)} is larger than 64 KiB; is it really a key?")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise SecretError(f"key file {path} is not UTF-8 text") from None
+        raise SecretError(f"key file {shown_argument(path)} is not UTF-8 text") from None
     if text.endswith("\r\n"):
         text = text[:-2]
     elif text.endswith("\n"):

@@ -148,6 +148,7 @@ def _add_leaf(files: list[OutputFile], out: Path, stem: str, leaf: issue.Leaf) -
 
 def _ca(req: Request, kind: keys.KeyType, files: list[OutputFile]) -> tuple[issue.CA, str]:
     from qdrantsec.certs.pem import read_bytes
+    from qdrantsec.secrets import key_like_argument
 
     out = req.out
     ca_pem, ca_key = out / "ca.pem", out / "ca-key.pem"
@@ -156,8 +157,11 @@ def _ca(req: Request, kind: keys.KeyType, files: list[OutputFile]) -> tuple[issu
     if req.ca_cert is not None and req.ca_key is not None:
         if req.new_ca:
             raise UsageError("--new-ca cannot be combined with --ca-cert/--ca-key")
-        ca = issue.load_ca(read_bytes(req.ca_cert, "CA certificate"), read_bytes(req.ca_key, "CA key"),
-                           str(req.ca_cert), str(req.ca_key))
+        with key_like_argument(str(req.ca_cert), "--ca-cert"):
+            cert_pem = read_bytes(req.ca_cert, "CA certificate")
+        with key_like_argument(str(req.ca_key), "--ca-key"):  # --ca-key "$(cat ca-key.pem)"
+            key_pem = read_bytes(req.ca_key, "CA key")
+            ca = issue.load_ca(cert_pem, key_pem, str(req.ca_cert), str(req.ca_key))
         if ca_key.exists() and ca_key.resolve() != Path(req.ca_key).resolve():
             local = keys.load_private(read_bytes(ca_key, "CA key"), str(ca_key))
             if not keys.same_public_key(local.public_key(), ca.cert.public_key()):
