@@ -321,11 +321,13 @@ def _string_setting(value: object, path: str, file: str) -> str | None:
 
 
 def _file_bool(value: object) -> bool | None:
-    """``service.enforce_internal_auth`` as Qdrant reads the file: absent is false (Qdrant's
-    default; an environment override is not visible here); config-rs takes an integer as
-    ``!= 0``; anything else would stop Qdrant from starting, so: cannot tell."""
+    """``service.enforce_internal_auth`` as the file says it. Absent is "cannot tell", not
+    Qdrant's default (off): a ``QDRANT__SERVICE__ENFORCE_INTERNAL_AUTH`` in the service's
+    environment or another config layer may turn it on, and guessing "off" would choose the
+    sequence that breaks internal calls. config-rs takes an integer as ``!= 0``; any other
+    value would stop Qdrant from starting: cannot tell either."""
     if value is None:
-        return False
+        return None
     if isinstance(value, bool):
         return value
     if isinstance(value, int):

@@ -44,7 +44,7 @@ PLACEHOLDERS = ("name", "url", "host", "index")
 TAIL_LINES = 5
 _TAIL_BYTES = 16 * 1024
 _KILL_GRACE_S = 3.0
-_SHELL_CHARS = set("|&;<>()$`*?[]!#~\n")
+_SHELL_CHARS = set("|&;<>()$`*?[]\n")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -82,9 +82,30 @@ class Runner(Protocol):
 
 
 def needs_shell(command: str) -> bool:
-    """True when ``command`` uses shell syntax that ``shlex.split`` cannot honour: pipes,
-    lists, redirections, substitutions, globs, comments, or a leading ``VAR=value``."""
-    if any(c in _SHELL_CHARS for c in _PLACEHOLDER.sub("", command)):
+    """True when ``command`` uses shell syntax that ``shlex.split`` cannot honour: outside
+    quotes a pipe, list, redirection, subshell, glob, comment or ``~``; ``$`` or a backquote
+    outside single quotes; or a leading ``VAR=value``. Unbalanced quotes count as shell
+    syntax too (``check_template`` refuses them)."""
+    quote = ""
+    at_word_start = True
+    i = 0
+    while i < len(command):
+        c = command[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\":
+            i += 1  # the next character is literal (in double quotes too, for our purpose)
+        elif quote == '"':
+            if c in "$`":
+                return True
+            quote = "" if c == '"' else quote
+        elif c in "'\"":
+            quote = c
+        elif c in _SHELL_CHARS or (c in "#~" and at_word_start):
+            return True
+        at_word_start = c in " \t"
+        i += 1
+    if quote:
         return True
     try:
         words = shlex.split(command)
@@ -104,12 +125,11 @@ def check_template(template: str, *, what: str) -> None:
     rendered = render_template(template, {p: "x" for p in PLACEHOLDERS})
     if not rendered.strip():
         raise InputError(f"{what} is empty")
-    if not needs_shell(template):
-        try:
-            shlex.split(rendered)
-        except ValueError as exc:
-            raise InputError(f"{what}: cannot split the command: {exc}",
-                             hint="check its quotes") from None
+    try:
+        shlex.split(rendered)  # sh would fail on the same unbalanced quotes
+    except ValueError as exc:
+        raise InputError(f"{what}: cannot split the command: {exc}",
+                         hint="check its quotes") from None
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:

@@ -1,0 +1,1 @@
+"""rotate-key: inventory, drivers, runner, plan, journal, executor."""
