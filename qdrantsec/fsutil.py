@@ -8,6 +8,7 @@ temp file is opened 0600 before a single byte is written).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -109,29 +110,143 @@ def _free_backup_name(target: Path) -> Path:
     return candidate
 
 
-def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> bytes:
-    """Read a file's bytes, turning OS errors into one-line InputErrors; with ``limit``, a
-    larger file is refused without reading it all."""
-    p = Path(path)
+# -- bounded reads ----------------------------------------------------------------------
+#
+# Every file qdrantsec reads is opened only when it is a regular file (a symlink counts as
+# what it leads to), and read with a size cap for its kind: a linted repository must not be
+# able to hang or exhaust the memory of the CI job that lints it (``tls: {cert: /dev/zero}``,
+# a FIFO named ``config.yaml``, a 5 GB "values.yaml"). The caps, named once here and listed
+# in the README's "Input limits" section:
+
+#: YAML and JSON documents: linted files, ``--qdrant-config``, ``token mint --from-file``,
+#: ``--baseline`` (a realistic rendered manifest of several thousand objects fits).
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+#: the project file ``.qdrantsec.yaml`` (a few rules and ignores)
+MAX_PROJECT_FILE_BYTES = 1024 * 1024
+#: env files: ``--env-file``, compose ``env_file:`` and ``.env``, kustomize ``envs:``
+MAX_ENV_BYTES = 1024 * 1024
+#: PEM or DER certificates and keys (a CA bundle of a few hundred certificates fits)
+MAX_PEM_BYTES = 1024 * 1024
+#: a Dockerfile named by a compose ``build:`` (only its FROM and USER lines are read)
+MAX_DOCKERFILE_BYTES = 1024 * 1024
+#: API key files (``--api-key-file``) and tokens on standard input
+MAX_KEY_BYTES = 64 * 1024
+
+
+class NotRegularFileError(OSError):
+    """The path leads to a FIFO, a device, a socket or a directory-like object."""
+
+
+class FileTooLargeError(OSError):
+    """The file holds more than the cap for its kind."""
+
+    def __init__(self, limit: int, size: int | None = None) -> None:
+        super().__init__(errno.EFBIG, f"larger than {describe_size(limit)}")
+        self.limit = limit
+        self.size = size
+
+
+def describe_size(n: int) -> str:
+    """``1 MiB``, ``64 KiB``, ``1000 bytes``: how a cap is shown in messages."""
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _check_mode(mode: int, pipe_ok: bool) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory")
+    if stat.S_ISREG(mode) or (pipe_ok and stat.S_ISFIFO(mode)):
+        return
+    kind = _kind_of(mode)
+    text = kind if kind == "not a regular file" else f"not a regular file: {kind}"
+    raise NotRegularFileError(errno.EINVAL, text)
+
+
+def read_limited(path: str | os.PathLike[str], *, limit: int, pipe_ok: bool = False) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    Raises OSError: FileNotFoundError, PermissionError, IsADirectoryError as usual;
+    NotRegularFileError for a FIFO, device or socket; FileTooLargeError above ``limit``
+    (refused from its size before reading, or after ``limit + 1`` bytes for a file whose
+    size is not known up front, such as ``/proc`` files). With ``pipe_ok`` (a file named on
+    the command line: ``<(cmd)``, ``/dev/stdin`` fed by a pipe) a pipe is read too, up to
+    the same cap; a named FIFO nobody writes to reads as empty instead of blocking.
+
+    The file is opened with O_NONBLOCK, so that opening a FIFO cannot block, and checked
+    with fstat on the open descriptor, so that swapping the path for a FIFO or a device
+    between a check and the open changes nothing.
+    """
+    st = os.stat(path)  # refuse devices before opening them (opening a tty or tape has effects)
+    _check_mode(st.st_mode, pipe_ok)
+    if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+        raise FileTooLargeError(limit, st.st_size)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
     try:
-        if p.is_dir():
-            raise InputError(f"{what} {p} is a directory")
-        with p.open("rb") as fh:
-            raw = fh.read(limit + 1 if limit else -1)
+        st = os.fstat(fd)
+        _check_mode(st.st_mode, pipe_ok)
+        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+            raise FileTooLargeError(limit, st.st_size)
+        if stat.S_ISFIFO(st.st_mode):
+            # read it blocking: the writer of `<(cmd)` holds the pipe already, and a FIFO
+            # that no process holds open for writing reads as empty (EOF), not forever
+            os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise FileTooLargeError(limit)
+    return data
+
+
+def read_bytes(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None,
+               pipe_ok: bool = False) -> bytes:
+    """Read a file's bytes (see ``read_limited``; ``limit`` defaults to
+    MAX_DOCUMENT_BYTES), turning OS errors into one-line InputErrors."""
+    p = Path(path)
+    cap = limit or MAX_DOCUMENT_BYTES
+    try:
+        return read_limited(p, limit=cap, pipe_ok=pipe_ok)
     except FileNotFoundError:
         raise InputError(f"{what} not found: {p}") from None
     except PermissionError:
         raise InputError(f"{what} not readable (permission denied): {p}") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} {p} is a directory") from None
+    except FileTooLargeError:
+        raise InputError(f"{what} {p} is larger than {describe_size(cap)}") from None
+    except NotRegularFileError as exc:
+        raise InputError(f"{what} {p} is {exc.strerror}; refusing to read it") from None
     except OSError as exc:
-        raise InputError(f"cannot read {what} {p}: {exc.strerror}") from None
-    if limit and len(raw) > limit:
-        raise InputError(f"{what} {p} is larger than {limit} bytes")
-    return raw
+        raise InputError(f"cannot read {what} {p}: {exc.strerror or type(exc).__name__}") from None
 
 
-def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None) -> str:
+def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | None = None,
+              pipe_ok: bool = False) -> str:
     """Read a UTF-8 text file (a BOM is dropped), turning errors into one-line InputErrors."""
-    raw = read_bytes(path, what=what, limit=limit)
+    raw = read_bytes(path, what=what, limit=limit, pipe_ok=pipe_ok)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -139,26 +254,28 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file", limit: int | 
 
 
 def read_stdin(*, what: str = "standard input", limit: int | None = None) -> str:
-    """Read standard input as UTF-8 text: closed, oversized or non-UTF-8 input becomes a
-    one-line InputError (the text stream would raise UnicodeDecodeError under a strict
-    locale, and ``sys.stdin`` is None when fd 0 is closed)."""
+    """Read standard input as UTF-8 text, at most ``limit`` bytes (default
+    MAX_DOCUMENT_BYTES): closed, oversized or non-UTF-8 input becomes a one-line InputError
+    (the text stream would raise UnicodeDecodeError under a strict locale, and
+    ``sys.stdin`` is None when fd 0 is closed)."""
     import sys
 
+    cap = limit or MAX_DOCUMENT_BYTES
     stream = sys.stdin
     if stream is None:
         raise InputError("standard input is not available (it is closed)")
     buffer = getattr(stream, "buffer", None)
     try:
         if buffer is not None:
-            raw = buffer.read(limit + 1 if limit else -1)
+            raw = buffer.read(cap + 1)
         else:
-            raw = stream.read(limit + 1 if limit else -1).encode("utf-8", "surrogateescape")
+            raw = stream.read(cap + 1).encode("utf-8", "surrogateescape")
     except UnicodeDecodeError:
         raise InputError(f"{what} is not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}") from None
-    if limit and len(raw) > limit:
-        raise InputError(f"{what} is larger than {limit} bytes")
+    if len(raw) > cap:
+        raise InputError(f"{what} is larger than {describe_size(cap)}")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -140,10 +140,14 @@ class SecretResolver:
         if stream is None:
             raise SecretError("standard input is not available")
         self._stdin_used = True
-        try:
-            line = stream.readline()
+        from qdrantsec.fsutil import MAX_KEY_BYTES
+
+        try:  # one line, and not an endless one (`< /dev/zero` has no newline)
+            line = stream.readline(MAX_KEY_BYTES + 1)
         except UnicodeDecodeError:  # a strict UTF-8 locale; the bytes are not echoed
             raise SecretError("the key on standard input is not UTF-8 text") from None
+        if len(line) > MAX_KEY_BYTES:
+            raise SecretError("the key on standard input is longer than 64 KiB; is it really a key?")
         return line.rstrip("\r\n")
 
     def _from_qdrant_config(self, path: str, role: str) -> tuple[str | None, str]:
@@ -154,7 +158,7 @@ class SecretResolver:
         cfg = self._config_cache.get(path)
         if cfg is None:
             with key_like_argument(path, "--qdrant-config"):
-                text = read_text(path, what="Qdrant config")
+                text = read_text(path, what="Qdrant config", pipe_ok=True)  # capped: MAX_DOCUMENT_BYTES
             docs = load_located(text, name=path)
             root = docs[0].root if docs else None
             cfg = build_effective([(path, root)], self.env)
@@ -222,9 +226,13 @@ def key_like_argument(text: str, flag: str) -> Iterator[None]:
 
 
 def _read_key_file(path: str, flag: str = "--api-key") -> str:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(64 * 1024 + 1)
+    from qdrantsec.fsutil import MAX_KEY_BYTES, FileTooLargeError, read_limited
+
+    try:  # a regular file or a pipe (`<(pass show qdrant)`), never a device; at most 64 KiB
+        raw = read_limited(path, limit=MAX_KEY_BYTES, pipe_ok=True)
+    except FileTooLargeError:
+        raise SecretError(f"key file {shown_argument(path)} is larger than 64 KiB; is it really a key?"
+                          ) from None
     except FileNotFoundError:
         if looks_like_a_key(path):
             raise SecretError(
@@ -238,8 +246,6 @@ def _read_key_file(path: str, flag: str = "--api-key") -> str:
         raise SecretError(f"key file is a directory: {shown_argument(path)}") from None
     except OSError as exc:
         raise SecretError(f"cannot read key file {shown_argument(path)}: {exc.strerror}") from None
-    if len(raw) > 64 * 1024:
-        raise SecretError(f"key file {shown_argument(path)} is larger than 64 KiB; is it really a key?")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -4,8 +4,13 @@ key and value, so findings can point at the real place in the file.
 ``load_located`` returns plain Python values wrapped in ``Node`` objects: ``Node.value`` is
 a dict (str -> Node), a list of Nodes, or a scalar. Duplicate keys are kept as Qdrant (via
 config-rs and serde_yaml) keeps them: the last one wins; each is recorded in
-``LocatedDoc.duplicates``. Aliases are expanded with a budget, so an alias bomb fails fast
-with a clear error instead of exhausting memory.
+``LocatedDoc.duplicates``.
+
+Hostile YAML fails fast with a clear error (a YamlSyntaxError, so a finding in lint and a
+one-line error elsewhere) instead of exhausting memory or the stack: aliases are expanded
+with a budget (an alias bomb), an anchor used inside its own value (``a: &a {x: *a}``) is
+refused, nesting deeper than MAX_DEPTH is refused, and a large file's nodes are counted
+from the parser's events before any node tree is built.
 """
 
 from __future__ import annotations
@@ -17,6 +22,16 @@ from qdrantsec.errors import InputError
 
 #: Upper bound on nodes produced by alias expansion for one document.
 NODE_BUDGET = 200_000
+#: Upper bound on nodes in one file, all its documents together: a rendered manifest of a
+#: few thousand objects (10 MiB) has about a million; each node costs a few hundred bytes.
+FILE_NODE_BUDGET = 2_000_000
+#: Deepest nesting of mappings and sequences accepted (serde_yaml, which reads Qdrant's own
+#: YAML, stops at 128 too); the node trees are walked recursively, and Python's
+#: recursion limit is 1000 frames.
+MAX_DEPTH = 128
+#: A text shorter than this cannot hold more than NODE_BUDGET nodes (a node takes at least
+#: one character, as in ``{a,b,c}``); a longer one is counted before it is composed.
+_COUNT_FROM_CHARS = NODE_BUDGET
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -131,8 +146,22 @@ def load_located(text: str, *, name: str = "<string>") -> list[LocatedDoc]:
 def _load_located(text: str, name: str) -> list[LocatedDoc]:
     import yaml
 
+    docs: list[LocatedDoc] = []
+    total = 0
     try:
-        nodes = list(yaml.compose_all(text, Loader=_loader()))
+        if len(text) > _COUNT_FROM_CHARS:
+            _count_nodes(text, name)
+        # one document at a time: its raw nodes are dropped once converted
+        for raw in yaml.compose_all(text, Loader=_loader()):
+            conv = _Converter(name)
+            root = conv.convert(raw) if raw is not None else None
+            docs.append(LocatedDoc(root, conv.duplicates))
+            total += NODE_BUDGET - conv.budget
+            if total > FILE_NODE_BUDGET:
+                _too_many(name, _TOO_MANY_IN_ALL, raw)
+    except RecursionError:  # the pure-Python parser (no libyaml) recurses per nesting level
+        problem = f"nested deeper than {MAX_DEPTH} levels"
+        raise YamlSyntaxError(f"{name}: invalid YAML: {problem}", problem=problem) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -146,18 +175,52 @@ def _load_located(text: str, name: str) -> list[LocatedDoc]:
         # <unicode string>, position 0") that would break the one-line error
         problem = (str(exc).strip().splitlines() or ["invalid YAML"])[0].strip()
         raise YamlSyntaxError(f"{name}: invalid YAML: {problem}", problem=problem) from None
-    docs = []
-    for raw in nodes:
-        conv = _Converter(name)
-        root = conv.convert(raw) if raw is not None else None
-        docs.append(LocatedDoc(root, conv.duplicates))
     return docs
+
+
+_TOO_MANY_IN_ALL = f"more than {FILE_NODE_BUDGET} YAML nodes in all documents; refusing to load it"
+_TOO_MANY_IN_ONE = f"a YAML document with more than {NODE_BUDGET} nodes; refusing to load it"
+
+
+def _too_many(name: str, problem: str, at: Any) -> None:
+    mark = getattr(at, "start_mark", None)
+    raise YamlSyntaxError(
+        f"{name}: {problem}", problem=problem,
+        line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+    )
+
+
+def _count_nodes(text: str, name: str) -> None:
+    """Refuse a text with more than NODE_BUDGET nodes in one document, or FILE_NODE_BUDGET
+    in all, from the parser's event stream: composing a node tree first would cost a few
+    hundred bytes a node (10 MiB of ``[1,1,1,...`` made 1.5 GB) before any budget applies."""
+    import yaml
+
+    starts = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+    in_doc = total = 0
+    loader = _loader()(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, starts):
+                in_doc += 1
+                total += 1
+                if in_doc > NODE_BUDGET:
+                    _too_many(name, _TOO_MANY_IN_ONE, event)
+                if total > FILE_NODE_BUDGET:
+                    _too_many(name, _TOO_MANY_IN_ALL, event)
+            elif isinstance(event, yaml.DocumentStartEvent):
+                in_doc = 0
+    finally:
+        loader.dispose()
 
 
 class _Converter:
     def __init__(self, name: str) -> None:
         self.name = name
         self.budget = NODE_BUDGET
+        self.depth = 0
+        self._open: set[int] = set()  # the collections being converted: a cycle's way back
         self.duplicates: list[Duplicate] = []
         self._constructor: Any = None
         import yaml
@@ -191,6 +254,7 @@ class _Converter:
             return Node(self._scalar(node), line, col, kl, kc, node.tag,
                         raw=node.value if not node.style else None)
         if isinstance(node, self._mapping_node):
+            self._enter(node)
             out: dict[str, Node] = {}
             first_seen: dict[str, int] = {}
             for k_node, v_node in self._flatten_merge(node):
@@ -204,17 +268,45 @@ class _Converter:
                 else:
                     first_seen[skey] = k_node.start_mark.line + 1
                 out[skey] = self.convert(v_node, k_node.start_mark)
+            self._leave(node)
             return Node(out, line, col, kl, kc, node.tag)
         if isinstance(node, self._sequence_node):
-            return Node([self.convert(v) for v in node.value], line, col, kl, kc, node.tag)
+            self._enter(node)
+            items = [self.convert(v) for v in node.value]
+            self._leave(node)
+            return Node(items, line, col, kl, kc, node.tag)
         return Node(self._scalar(node), line, col, kl, kc, node.tag,
                     raw=node.value if not node.style else None)
 
-    def _flatten_merge(self, node: Any) -> list[tuple[Any, Any]]:
+    def _enter(self, node: Any) -> None:
+        """Step into a mapping or sequence: refuse a cycle (an anchor used inside its own
+        value) and nesting deeper than MAX_DEPTH, before either exhausts the stack."""
+        key = id(node)
+        if key in self._open:
+            self._fail(node, "an anchor is used inside its own value (a recursive alias), "
+                             "which no tool can expand")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self._fail(node, f"nested deeper than {MAX_DEPTH} levels")
+        self._open.add(key)
+
+    def _leave(self, node: Any) -> None:
+        self.depth -= 1
+        self._open.discard(id(node))
+
+    def _fail(self, node: Any, problem: str) -> None:
+        mark = node.start_mark
+        raise YamlSyntaxError(f"{self.name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {problem}",
+                              problem=problem, line=mark.line + 1, column=mark.column + 1)
+
+    def _flatten_merge(self, node: Any, merging: frozenset[int] = frozenset()) -> list[tuple[Any, Any]]:
         import yaml
 
         if not any(k.tag == _MERGE_TAG for k, _ in node.value):
             return node.value  # type: ignore[no-any-return]  # no `<<:` here: the common case
+        merging = merging | {id(node)}
+        if len(merging) > MAX_DEPTH:
+            self._fail(node, f"merges (`<<:`) nested deeper than {MAX_DEPTH} levels")
         pairs: list[tuple[Any, Any]] = []
         merged: list[tuple[Any, Any]] = []
         for k, v in node.value:
@@ -222,8 +314,10 @@ class _Converter:
                 sources = v.value if isinstance(v, yaml.SequenceNode) else [v]
                 for src in sources:
                     if isinstance(src, yaml.MappingNode):
+                        if id(src) in merging or id(src) in self._open:
+                            self._fail(src, "a mapping is merged (`<<:`) into itself")
                         self._spend()
-                        merged.extend(self._flatten_merge(src))
+                        merged.extend(self._flatten_merge(src, merging))
             else:
                 pairs.append((k, v))
         # explicit keys override merged ones

@@ -89,7 +89,8 @@ def check(targets: list[str], within: dt.timedelta, *, now: dt.datetime | None =
         found = 0
         for f in files:
             try:
-                certs = load_certificates(read_bytes(f, "certificate file"), str(f), allow_empty=not explicit)
+                certs = load_certificates(read_bytes(f, "certificate file", pipe_ok=explicit), str(f),
+                                          allow_empty=not explicit)
             except QdrantsecError as exc:
                 report.errors.append(exc.message)
                 continue

@@ -175,16 +175,56 @@ def inspect_file(path: str, *, now: dt.datetime | None = None) -> Inspection:
 
 
 def parse_https(url: str) -> tuple[str, int]:
+    """(host, port) of an ``https://HOST[:PORT]`` URL; a host that no resolver could look
+    up (``a..b``, ``[::1``, a label over 63 characters, a space) is an InputError here,
+    not a UnicodeError from the IDNA codec inside the socket layer."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise InputError(f"{url!r} is not an https://HOST[:PORT] URL")
+    shown = _short(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # "Invalid IPv6 URL", a bad netloc
+        raise InputError(f"{shown} is not a valid URL ({exc})") from None
+    if parts.scheme != "https" or not host:
+        raise InputError(f"{shown} is not an https://HOST[:PORT] URL")
     try:
         port = parts.port or 443
     except ValueError:
-        raise InputError(f"{url!r} has an invalid port") from None
-    return parts.hostname, port
+        raise InputError(f"{shown} has an invalid port") from None
+    problem = host_problem(host)
+    if problem:
+        raise InputError(f"{shown}: {problem}")
+    return host, port
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` (from a URL, brackets removed) is neither an IP address nor a DNS name
+    the resolver accepts, or None."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if ":" in host:
+        return f"{_short(host)} is not a valid IPv6 address"
+    try:
+        ascii_name = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:  # an empty label (a..b), a label over 63 characters, bad IDNA
+        return f"host {_short(host)} is not a valid DNS name (empty label or one over 63 characters)"
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253:
+        return f"host {_short(host)} is longer than 253 characters"
+    for label in labels:
+        if not label or len(label) > 63 or not all(c.isalnum() or c in "-_" for c in label):
+            return f"host {_short(host)} is not a valid DNS name"
+    return None
 
 
 MAX_TIMEOUT = 3600.0
@@ -244,7 +284,7 @@ def _peer_chain(tls: Any) -> list[bytes]:
 
 
 def inspect_url(url: str, *, timeout: float = 10.0, now: dt.datetime | None = None) -> Inspection:
-    from cryptography import x509
+    from qdrantsec.certs.pem import load_der_chain
 
-    certs = [x509.load_der_x509_certificate(d) for d in fetch_chain(url, timeout=timeout)]
+    certs = load_der_chain(fetch_chain(url, timeout=timeout), url)
     return Inspection(url, [describe(c, i, now=now) for i, c in enumerate(certs, 1)], chain_problems(certs))

@@ -9,14 +9,15 @@ from typing import Any
 from qdrantsec import fsutil
 from qdrantsec.errors import InputError
 
-MAX_FILE = 1 << 20
+MAX_FILE = fsutil.MAX_PEM_BYTES
 _BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.S)
 
 
-def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
-    """Read a (small) certificate or key file; errors become one-line InputErrors."""
+def read_bytes(path: str | os.PathLike[str], what: str = "file", *, pipe_ok: bool = True) -> bytes:
+    """Read a (small) certificate or key file, regular (or, with ``pipe_ok``, for a file
+    named on the command line, a pipe); errors become one-line InputErrors."""
     try:
-        return fsutil.read_bytes(path, what=what, limit=MAX_FILE)
+        return fsutil.read_bytes(path, what=what, limit=MAX_FILE, pipe_ok=pipe_ok)
     except InputError as exc:
         if "is larger than" in exc.message:
             raise InputError(f"{exc.message}; not a certificate file") from None
@@ -40,13 +41,41 @@ def load_certificates(data: bytes, source: str, *, allow_empty: bool = False) ->
                 certs.append(x509.load_pem_x509_certificate(block))
             except ValueError:
                 raise InputError(f"{source}: certificate {i} is malformed") from None
+            _check_public_key(certs[-1], f"{source}: certificate {i}")
     elif b"-----BEGIN" not in data and data[:1] == b"\x30":
         try:
             certs.append(x509.load_der_x509_certificate(data))
         except ValueError:
             raise InputError(f"{source} is neither PEM nor a DER certificate") from None
+        _check_public_key(certs[-1], f"{source}: the certificate")
     if not certs and not allow_empty:
         labels = pem_labels(data)
         extra = f" (it holds: {', '.join(labels)})" if labels else ""
         raise InputError(f"{source} holds no certificate{extra}")
     return certs
+
+
+def load_der_chain(ders: list[bytes], source: str) -> list[Any]:
+    """The DER certificates a TLS server sent, each checked as ``load_certificates`` does."""
+    from cryptography import x509
+
+    certs = []
+    for i, der in enumerate(ders, 1):
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            raise InputError(f"{source}: certificate {i} is malformed") from None
+        _check_public_key(certs[-1], f"{source}: certificate {i}")
+    return certs
+
+
+def _check_public_key(cert: Any, what: str) -> None:
+    """cryptography parses a certificate's key only when asked, so a key that cannot be
+    used (an EC point that is not on its curve, an unknown algorithm) would surface later,
+    as an unexpected ValueError, in whatever touches it first."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise InputError(f"{what} has an invalid public key ({exc or type(exc).__name__})") from None

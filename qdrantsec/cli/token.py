@@ -26,8 +26,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-MAX_TOKEN_BYTES = 64 * 1024
-
 
 class Format(str, Enum):
     text = "text"
@@ -102,9 +100,9 @@ def _read_token(token: str | None, key_stdin: bool) -> str:
                                   "token as an argument")
         if token is None and (sys.stdin is None or sys.stdin.isatty()):
             raise UsageError("no token given", hint="pass TOKEN, or '-' to read it from stdin")
-        from qdrantsec.fsutil import read_stdin
+        from qdrantsec.fsutil import MAX_KEY_BYTES, read_stdin
 
-        token = read_stdin(what="the token on standard input", limit=MAX_TOKEN_BYTES)
+        token = read_stdin(what="the token on standard input", limit=MAX_KEY_BYTES)
     text = clean_token(token)
     if not text:
         raise InputError("the token is empty")
@@ -265,16 +263,16 @@ def mint(
 
 def _load_batch(path: str, now: int) -> list[tuple[str, Any]]:
     from qdrantsec.errors import InputError
-    from qdrantsec.fsutil import read_text
+    from qdrantsec.fsutil import MAX_DOCUMENT_BYTES, read_text
     from qdrantsec.token import mint as core
 
     if path == "-":
         from qdrantsec.fsutil import read_stdin
 
-        text = read_stdin(what="the batch on standard input", limit=16 * 1024 * 1024)
+        text = read_stdin(what="the batch on standard input", limit=MAX_DOCUMENT_BYTES)
         name = "<stdin>"
     else:
-        text = read_text(path, what="batch file", limit=16 * 1024 * 1024)
+        text = read_text(path, what="batch file", limit=MAX_DOCUMENT_BYTES, pipe_ok=True)
         name = path
     if not text.strip():
         raise InputError(f"{name} is empty")
@@ -305,7 +303,10 @@ def inspect_cmd(
     expired, padded or non-canonical base64url, non-integer exp, unknown access mode,
     duplicate collection, deprecated payload, malformed value_exists. Warnings: no exp, no
     access (= manage), lifetime over 90 days, sub where subject was meant, ignored claims.
-    Exits 0 whenever the token could be shown; use 'token verify' for a verdict.
+    Exits 0 whenever the claims could be decoded, whatever Qdrant would answer (use 'token
+    verify' for a verdict); exits 12 (TOKEN_MALFORMED) after showing what could be read when
+    they cannot (the payload is not base64url, not JSON, or not a JSON object), and 2 when
+    the text is not a JWT at all.
 
     \b
     Examples:
@@ -326,8 +327,14 @@ def inspect_cmd(
     report = run_inspect(decoded, keys, now=_now())
     if fmt == Format.json:
         print_json(report.as_dict())
-        return
-    render_report(report)
+    else:
+        render_report(report)
+    if report.claims_error is not None:
+        from qdrantsec.errors import InputError
+        from qdrantsec.exit_codes import ExitCode
+
+        raise InputError(f"the token's claims cannot be decoded ({report.claims_error}); Qdrant "
+                         "answers 401 Invalid API key or JWT", exit_code=ExitCode.TOKEN_MALFORMED)
 
 
 # -- verify -------------------------------------------------------------------------------
@@ -530,17 +537,21 @@ def render_report(report: Any) -> None:
     else:
         line("Signature:", "UNVERIFIED (no key given; the signature was not checked)", "yellow")
     line("Header:", json.dumps(report.header, ensure_ascii=False))
-    out.print(Text("Claims:", style="bold"))
-    for ln in json.dumps(report.claims, indent=2, ensure_ascii=False).splitlines():
-        out.print(Text("  " + printable(ln)))
+    if report.claims_error is not None and report.claims is None:
+        line("Claims:", f"cannot be decoded ({report.claims_error})", "bold red")
+    else:
+        out.print(Text("Claims:", style="bold"))
+        for ln in json.dumps(report.claims, indent=2, ensure_ascii=False).splitlines():
+            out.print(Text("  " + printable(ln)))
     claims = report.claims if isinstance(report.claims, dict) else {}
-    if report.expires_at:
-        style = "red" if report.expired else ""
-        line("Expires:", f"{report.expires_at} ({report.expires_relative})", style)
-    elif "exp" not in claims or claims.get("exp") is None:
-        line("Expires:", "never (no exp)", "yellow")
-    elif report.exp is not None:
-        line("Expires:", f"exp {report.exp}: after the year 9999")
+    if report.claims_error is None:  # undecodable claims say nothing about expiry
+        if report.expires_at:
+            style = "red" if report.expired else ""
+            line("Expires:", f"{report.expires_at} ({report.expires_relative})", style)
+        elif "exp" not in claims or claims.get("exp") is None:
+            line("Expires:", "never (no exp)", "yellow")
+        elif report.exp is not None:
+            line("Expires:", f"exp {report.exp}: after the year 9999")
     if isinstance(claims.get("subject"), str):
         line("Subject:", f"{claims['subject']} (written to the audit log)")
     if report.accepted is True:

@@ -32,9 +32,10 @@ LineReader = Callable[[str], list[str]]
 def read_file_lines(path: str) -> list[str]:
     """The lines of a text file without line endings; [] when it cannot be read. Findings
     may point at files that vanished or are binary; a fingerprint must still be computed."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+    from qdrantsec.fsutil import MAX_DOCUMENT_BYTES, read_limited
+
+    try:  # (a regular file of at most the linted-file cap: no FIFO, no /dev/zero)
+        raw = read_limited(path, limit=MAX_DOCUMENT_BYTES)
     except OSError:
         return []
     return raw.decode("utf-8-sig", errors="replace").splitlines()
@@ -78,7 +79,7 @@ def load_baseline(path: str) -> set[str]:
     """The fingerprints of a baseline file; InputError when it is missing or not one."""
     from qdrantsec.fsutil import read_text
 
-    text = read_text(path, what="baseline file")
+    text = read_text(path, what="baseline file", pipe_ok=True)  # capped: MAX_DOCUMENT_BYTES
     hint = "write one with `qdrantsec lint --write-baseline FILE`"
     try:
         data = json.loads(text)
@@ -129,9 +130,10 @@ def write_baseline(path: str, findings: Iterable[Finding], read_lines: LineReade
 
 def _replaceable(path: str) -> bool:
     """An empty file, or a JSON object with "fingerprints" (a baseline of any version)."""
+    from qdrantsec.fsutil import MAX_DOCUMENT_BYTES, read_limited
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(64 * 1024 * 1024)
+        raw = read_limited(path, limit=MAX_DOCUMENT_BYTES)
         if not raw.strip():
             return True
         data = json.loads(raw)

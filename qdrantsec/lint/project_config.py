@@ -35,7 +35,6 @@ RULE_ID = re.compile(r"QS\d{3}\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _TOP_KEYS = ("disable", "severity", "ignore_paths", "ignore", "fail_on")
 _ENTRY_KEYS = ("rule", "path", "reason", "expires")
-_MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -127,9 +126,9 @@ def load_project_config(
 
 
 def _read(file: str) -> str:
-    from qdrantsec.fsutil import read_text
+    from qdrantsec.fsutil import MAX_PROJECT_FILE_BYTES, read_text
 
-    return read_text(file, what="project file", limit=_MAX_BYTES)
+    return read_text(file, what="project file", limit=MAX_PROJECT_FILE_BYTES)
 
 
 def parse_project_config(

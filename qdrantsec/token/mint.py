@@ -130,16 +130,20 @@ def load_batch_document(text: str, path: str) -> Any:
             raise InputError(f"{path} is not valid JSON: {exc}") from None
         except RecursionError:
             raise InputError(f"{path} is nested too deeply to be a batch file") from None
-    import yaml
+    # through the located loader, as every YAML qdrantsec reads: an alias bomb, an anchor
+    # used inside itself and deep nesting are refused; an impossible date (2026-02-30) stays
+    # text, which the field's own check then refuses
+    from qdrantsec.yamlloc import YamlSyntaxError, load_located
 
     try:
-        return yaml.safe_load(text)
-    except RecursionError:
-        raise InputError(f"{path} is nested too deeply to be a batch file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path} is not valid YAML{where}") from None
+        docs = load_located(text, name=path)
+    except YamlSyntaxError as exc:
+        where = f" (line {exc.line})" if exc.line is not None else ""
+        raise InputError(f"{path} is not valid YAML{where}: {exc.problem}") from None
+    if len(docs) > 1:
+        raise InputError(f"{path} holds {len(docs)} YAML documents; a batch file is one document")
+    root = docs[0].root if docs else None
+    return root.plain() if root is not None else None
 
 
 def specs_from_document(doc: Any, *, now: int, path: str = "batch file"

@@ -436,14 +436,16 @@ def test_lint_reports_an_unreadable_deployment_file_found_in_a_directory(
 ) -> None:
     (tmp_path / "config.yaml").write_text("service:\n  api_key: x\n")
     (tmp_path / "NOTES").write_text("a: 1\n")  # no extension: only sniffed, so skipped
-    real = Path.read_bytes
+    from qdrantsec.lint.inputs import source
 
-    def deny(self: Path) -> bytes:  # root reads a 0000 file, so deny it here
-        if self.name in ("config.yaml", "NOTES"):
+    real = source.read_limited
+
+    def deny(path: str, **kw: object) -> bytes:  # root reads a 0000 file, so deny it here
+        if os.path.basename(path) in ("config.yaml", "NOTES"):
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(source, "read_limited", deny)
     code, _, err = run(["lint", str(tmp_path), "--format", "json"], capsys)
     assert code == 2
     assert "config.yaml: file not readable" in err and "NOTES" not in err

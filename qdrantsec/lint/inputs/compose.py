@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from qdrantsec.fsutil import MAX_DOCKERFILE_BYTES, read_limited
 from qdrantsec.lint.inputs.context import BuildContext, duplicate_key, first_mapping, invalid_file, shift_node
 from qdrantsec.lint.inputs.interpolate import Interpolator
 from qdrantsec.lint.inputs.ports import compose_ports, host_network_ports
@@ -223,7 +224,7 @@ class ComposeFile:
         self.dotenv: str | None = None
         variables: dict[str, str] = {}
         if os.path.isfile(dotenv_path):
-            dsrc = ctx.sources.get(dotenv_path)
+            dsrc = ctx.sources.get(dotenv_path, env=True)
             if dsrc.text is not None:
                 self.dotenv = dsrc.path
                 ctx.use(dsrc.path)
@@ -375,9 +376,11 @@ class ComposeFile:
             return None  # a remote context is not here to read
         path = os.path.normpath(os.path.join(self.node_dir(build), os.path.expanduser(context), dockerfile))
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read(256 * 1024)
-        except OSError:
+            text = read_limited(path, limit=MAX_DOCKERFILE_BYTES).decode("utf-8", "replace")
+        except OSError as exc:  # missing, a FIFO or device, too large: no base image known
+            if not isinstance(exc, FileNotFoundError):
+                self.ctx.note(f"{self.src.path}:{build.line}: Dockerfile {path}: "
+                              f"{exc.strerror or exc}; not read")
             return None
         base: str | None = None
         user: str | None = None
@@ -522,7 +525,7 @@ class ComposeFile:
                               "depends on an unset variable")
                 continue
             full = os.path.normpath(os.path.join(self.node_dir(path_node), os.path.expanduser(rel)))
-            esrc = self.ctx.sources.get(full)
+            esrc = self.ctx.sources.get(full, env=True)
             self.ctx.use(full)
             if esrc.problem is not None:
                 self.unread_env_files.append(full)

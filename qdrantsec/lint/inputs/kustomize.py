@@ -214,7 +214,7 @@ class Kustomizer:
                 gen.keys[key] = GeneratedKey(key, _unquote(value), path, item.line, item.column)
         for item in _strings(entry.get("envs")) + _strings(entry.get("env")):
             full = os.path.normpath(os.path.join(here, item.value.strip()))
-            src = self.ctx.sources.get(full)
+            src = self.ctx.sources.get(full, env=True)
             self.ctx.use(src.path)
             if src.problem is not None or src.text is None:
                 why = src.problem.message if src.problem is not None else "unreadable"

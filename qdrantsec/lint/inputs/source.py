@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from qdrantsec.fsutil import (
+    MAX_DOCUMENT_BYTES,
+    MAX_ENV_BYTES,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_limited,
+)
 from qdrantsec.lint.inputs.envfile import EnvVar, parse_env_lines
 from qdrantsec.yamlloc import LocatedDoc, YamlSyntaxError, load_located
 
-#: Files above this size are not parsed (QS001 "too large").
-MAX_BYTES = 10 * 1024 * 1024
+#: Files above this size are not parsed (QS001 "too large"); env files have a smaller cap.
+MAX_BYTES = MAX_DOCUMENT_BYTES
 
 
 @dataclass
@@ -96,15 +102,22 @@ def template_problem(text: str, error_line: int | None = None) -> Problem | None
         line, column, template=True)
 
 
-def read_source(path: str) -> SourceFile:
-    """Read ``path`` once, never raising for a bad file (see ``SourceFile.problem``)."""
+def read_source(path: str, *, limit: int = MAX_BYTES, pipe_ok: bool = False) -> SourceFile:
+    """Read ``path`` once, never raising for a bad file (see ``SourceFile.problem``).
+
+    Only a regular file is read (``pipe_ok``: a pipe too, for a path named on the command
+    line such as ``<(helm template ...)``), and at most ``limit`` bytes of it: a FIFO or a
+    device named in a linted file (``env_file: /dev/zero``) is a problem, never a hang."""
     src = SourceFile(path)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            src.problem = Problem(f"file too large ({size} bytes, the limit is {MAX_BYTES}); not linted")
-            return src
-        raw = Path(path).read_bytes()
+        raw = read_limited(path, limit=limit, pipe_ok=pipe_ok)
+    except FileTooLargeError as exc:
+        size = f"{exc.size} bytes" if exc.size is not None else "more bytes"
+        src.problem = Problem(f"file too large ({size}, the limit is {exc.limit}); not linted")
+        return src
+    except NotRegularFileError as exc:
+        src.problem = Problem(f"{exc.strerror}; not read", unreadable=True)
+        return src
     except FileNotFoundError:
         src.problem = Problem("file not found", unreadable=True)
         return src
@@ -136,16 +149,24 @@ class Sources:
     def __init__(self) -> None:
         self._files: dict[str, SourceFile] = {}
 
-    def get(self, path: str) -> SourceFile:
+    def get(self, path: str, *, named: bool = False, env: bool = False) -> SourceFile:
+        """The file at ``path``, read on first use: ``named`` when the command line names
+        it (then a pipe may be read too), ``env`` when it is used as an env file (a
+        smaller cap). A file referenced from a linted file is neither."""
         key = os.path.normpath(path)
         src = self._files.get(key)
         if src is None:
-            src = read_source(path)
+            src = read_source(path, limit=MAX_ENV_BYTES if env else MAX_BYTES, pipe_ok=named)
             self._files[key] = src
         return src
 
     def known(self, path: str) -> SourceFile | None:
         return self._files.get(os.path.normpath(path))
+
+    def release(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Forget every file but ``keep`` (normalised paths): a run done with a directory
+        lets go of its parsed files (a file needed again is read again)."""
+        self._files = {k: v for k, v in self._files.items() if k in keep}
 
     def lines(self, path: str) -> list[str]:
         """Lines of a file for inline suppressions (read on demand, cached)."""

@@ -25,9 +25,10 @@ _INTERPOLATION = re.compile(r"(?<!\$)\$(\{|[A-Za-z_])")
 
 @lru_cache(maxsize=128)
 def _lines(path: str) -> tuple[str, ...]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return tuple(fh.read().splitlines())
+    from qdrantsec.fsutil import MAX_DOCUMENT_BYTES, read_limited
+
+    try:  # a linted file, read again: regular and capped as it was the first time
+        return tuple(read_limited(path, limit=MAX_DOCUMENT_BYTES).decode("utf-8", "replace").splitlines())
     except OSError:
         return ()
 

@@ -117,9 +117,11 @@ def _load(path: str, mtime: float, kind: str) -> Loaded:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
+    from qdrantsec.fsutil import MAX_PEM_BYTES, read_limited
+
     out = Loaded()
-    try:
-        data = Path(path).read_bytes()
+    try:  # a regular file of at most MAX_PEM_BYTES: `cert: /dev/zero` must not hang the run
+        data = read_limited(path, limit=MAX_PEM_BYTES)
     except OSError as exc:
         out.problems.append(f"cannot be read ({exc.strerror or exc})")
         return out
@@ -148,7 +150,23 @@ def _load(path: str, mtime: float, kind: str) -> Loaded:
         out.certs = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         out.problems.append(f"holds a certificate that cannot be parsed ({exc})")
+    for i, cert in enumerate(out.certs, 1):
+        problem = public_key_problem(cert)
+        if problem:
+            out.problems.append(f"holds certificate #{i}, whose {problem}")
     return out
+
+
+def public_key_problem(cert: Any) -> str | None:
+    """Why the certificate's public key cannot be used (an EC point not on its curve, an
+    algorithm nobody supports), or None. cryptography parses the key only when asked."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        return f"public key is invalid ({exc or type(exc).__name__}); no TLS stack can use it"
+    return None
 
 
 def load(file: TlsFile) -> Loaded | None:
@@ -219,7 +237,7 @@ class TlsFileProblem(Rule):
                 yield self.finding(f"`{setting}` file {file.path} {problem}", target.loc(setting),
                                    target=target)
         cert, key = loaded.get("tls.cert"), loaded.get("tls.key")
-        if (cert and key and cert.certs and key.key is not None
+        if (cert and key and cert.certs and key.key is not None and public_key_problem(cert.certs[0]) is None
                 and _spki(cert.certs[0].public_key()) != _spki(key.key.public_key())):
             yield self.finding("`tls.key` does not match the certificate in `tls.cert`",
                                target.loc("tls.key"), target=target)
