@@ -65,7 +65,7 @@ class _Run:
         self.result = LintResult()
         self.env_files: list[SourceFile] = []
         for path in env_files:
-            src = self.sources.get(path)
+            src = self.sources.get(path, named=True, env=True)
             self.ctx.use(path)
             if src.problem is not None:
                 self.result.errors.append(FileError(path, f"--env-file: {src.problem.message}"))
@@ -79,7 +79,8 @@ class _Run:
         self.result.notes.append(f"skipped {path}: {why}")
 
     def classify(self, cand: Candidate) -> None:
-        src = self.sources.get(cand.path)
+        src = self.sources.get(cand.path, named=cand.explicit,
+                               env=name_kind_hint(os.path.basename(cand.path)) == "env")
         problem = src.problem
         if problem is not None:
             if problem.unreadable:
