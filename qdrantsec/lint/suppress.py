@@ -182,35 +182,60 @@ def apply(
     module docstring for the order). Input findings are not modified. ``files`` are further
     linted files whose reasonless ignore comments should be reported even when they carry
     no finding (the files of ``findings`` are always looked at)."""
-    today = today or dt.date.today()
-    comments = _Comments(read_lines)
-
+    sup = Suppressor(project, baseline, read_lines, today)
     extra: list[Finding] = []
     seen_files = dict.fromkeys([*(f.location.file for f in findings if f.location.file), *files])
     for file in seen_files:
         assert file is not None
-        for c in comments.of(file).values():
-            if not c.reason:
-                extra.append(_qs003(file, c))
-    extra.extend(_qs004(project, e) for e in project.ignores if e.expired(today))
-
-    active = [e for e in project.ignores if not e.expired(today)]
+        extra.extend(sup.reasonless(file))
+    extra.extend(sup.expired())
     out: list[Finding] = []
     for finding in [*findings, *extra]:
+        f = sup.one(finding)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+class Suppressor:
+    """``apply`` one finding at a time, for a run that hands findings over per deployment:
+    ``one`` gives the finding as ``apply`` would (or None when it is dropped),
+    ``reasonless`` the QS003 findings of a file, ``expired`` the QS004 ones of the project
+    file; ``forget`` drops the lines read for files that are done."""
+
+    def __init__(self, project: ProjectConfig, baseline: set[str] | None,
+                 read_lines: Callable[[str], list[str]], today: dt.date | None = None) -> None:
+        self.project = project
+        self.baseline = baseline
+        self.read_lines = read_lines
+        self.today = today or dt.date.today()
+        self.comments = _Comments(read_lines)
+        self.active = [e for e in project.ignores if not e.expired(self.today)]
+
+    def reasonless(self, file: str) -> list[Finding]:
+        return [_qs003(file, c) for c in self.comments.of(file).values() if not c.reason]
+
+    def expired(self) -> list[Finding]:
+        return [_qs004(self.project, e) for e in self.project.ignores if e.expired(self.today)]
+
+    def one(self, finding: Finding) -> Finding | None:
+        project = self.project
         if not project.rule_enabled(finding.rule):
-            continue
+            return None
         loc = finding.location
         if loc.file and project.path_ignored(loc.file):
-            continue
+            return None
         f = dataclasses.replace(finding, severity=project.severity_for(finding.rule, finding.severity))
         if not f.suppressed:
-            how = _inline(f, comments) or _configured(f, active)
-            if how is None and baseline and finding_fingerprint(f, read_lines) in baseline:
+            how = _inline(f, self.comments) or _configured(f, self.active)
+            if how is None and self.baseline and finding_fingerprint(f, self.read_lines) in self.baseline:
                 how = "baseline"
             if how is not None:
                 f.suppressed, f.suppression = True, how
-        out.append(f)
-    return out
+        return f
+
+    def forget(self) -> None:
+        self.comments = _Comments(self.read_lines)
 
 
 def _inline(f: Finding, comments: _Comments) -> str | None:

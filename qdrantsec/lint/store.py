@@ -1,0 +1,139 @@
+"""Findings of a lint run, kept compact and in output order.
+
+The engine hands every finding over as soon as its deployment has been linted, with a
+sequence key that says where it stood in the run (file findings before rule findings,
+then by target kind and file order). ``FindingStore`` keeps each one as a flat tuple (no
+``Finding``/``Location`` objects, which cost about 1 KiB each), and with ``spill`` it
+writes sorted runs of them to an anonymous temporary file once a run is full, so the
+memory a run needs does not grow with the number of findings. Iterating merges the runs
+in the formatters' order (file, line, column, rule, message) and drops duplicates (one
+finding per rule, place, variable and message: a config file layered into several targets
+yields the same finding from each; the first one in run order is kept), exactly as
+sorting and de-duplicating the whole list would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import pickle
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from qdrantsec.lint.model import Finding, Location, Severity
+from qdrantsec.lint.paths import display_path
+
+_F_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+_L_FIELDS = tuple(f.name for f in dataclasses.fields(Location))
+_LOC = _F_FIELDS.index("location")
+_SEV = _F_FIELDS.index("severity")
+_RULE, _MSG = _F_FIELDS.index("rule"), _F_FIELDS.index("message")
+_L_FILE, _L_LINE, _L_COL = _L_FIELDS.index("file"), _L_FIELDS.index("line"), _L_FIELDS.index("column")
+_L_ENV = _L_FIELDS.index("env_var")
+
+#: records per sorted run before it goes to disk, and per chunk read back while merging
+RUN_SIZE = 4096
+CHUNK = 256
+
+
+def pack(f: Finding, seq: tuple[int, ...]) -> tuple[Any, ...]:
+    """The record of a finding: its sort key (as the formatters order findings, with the raw
+    path and the run-order ``seq`` breaking ties as a stable sort would), then its fields."""
+    loc = f.location
+    lvals = tuple(getattr(loc, n) for n in _L_FIELDS)
+    fvals = [getattr(f, n) for n in _F_FIELDS]
+    fvals[_LOC] = None
+    fvals[_SEV] = int(f.severity)
+    raw = loc.file or ""
+    return (display_path(raw) if raw else "", loc.line or 0, loc.column or 0, f.rule, f.message, raw, seq,
+            lvals, tuple(fvals))
+
+
+def unpack(rec: tuple[Any, ...]) -> Finding:
+    fvals = list(rec[8])
+    fvals[_LOC] = Location(*rec[7])
+    fvals[_SEV] = Severity(fvals[_SEV])
+    return Finding(*fvals)
+
+
+class FindingStore:
+    """An append-only collection of findings that iterates in output order (see the module
+    docstring). ``len()`` and iteration count and yield the de-duplicated findings."""
+
+    def __init__(self, *, spill: bool = False) -> None:
+        self._spill = spill
+        self._buf: list[tuple[Any, ...]] = []
+        self._runs: list[tuple[int, int]] = []  # (offset, records) in the spill file
+        self._file: IO[bytes] | None = None
+        self._len: int | None = None
+
+    def add(self, f: Finding, seq: tuple[int, ...]) -> None:
+        self._buf.append(pack(f, seq))
+        self._len = None
+        if self._spill and len(self._buf) >= RUN_SIZE:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._file is None:
+            # closed by close() or when the store goes away: it outlives any one block
+            self._file = tempfile.TemporaryFile(prefix="qdrantsec-findings-")  # noqa: SIM115
+        self._buf.sort()
+        fh = self._file
+        fh.seek(0, 2)
+        start = fh.tell()
+        for i in range(0, len(self._buf), CHUNK):
+            pickle.dump(self._buf[i:i + CHUNK], fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._runs.append((start, len(self._buf)))
+        self._buf = []
+
+    def _read_run(self, start: int, count: int) -> Iterator[tuple[Any, ...]]:
+        fh = self._file
+        assert fh is not None
+        pos, left = start, count
+        while left > 0:
+            fh.seek(pos)
+            chunk = pickle.load(fh)
+            pos = fh.tell()
+            left -= len(chunk)
+            yield from chunk
+
+    def _records(self) -> Iterator[tuple[Any, ...]]:
+        """Every record, sorted, duplicates dropped."""
+        self._buf.sort()
+        if self._runs:
+            merged: Iterator[tuple[Any, ...]] = heapq.merge(
+                *(self._read_run(s, n) for s, n in self._runs), iter(self._buf))
+        else:
+            merged = iter(self._buf)
+        group: tuple[Any, ...] | None = None
+        seen: set[tuple[Any, ...]] = set()
+        for rec in merged:
+            head = rec[:6]
+            if head != group:
+                group = head
+                seen.clear()
+            lv = rec[7]
+            ident = (lv[_L_LINE], lv[_L_COL], lv[_L_ENV])
+            if ident in seen:
+                continue
+            seen.add(ident)
+            yield rec
+
+    def __iter__(self) -> Iterator[Finding]:
+        for rec in self._records():
+            yield unpack(rec)
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = sum(1 for _ in self._records())
+        return self._len
+
+    def __bool__(self) -> bool:
+        return bool(self._buf or self._runs)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._buf, self._runs = [], []
