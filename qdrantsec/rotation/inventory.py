@@ -154,7 +154,7 @@ def inventory_from_flags(urls: list[str], *, driver: str, paths: list[str] | Non
                             flags={"path": "--config-path", "apply": "--apply-cmd",
                                    "restart": "--restart-cmd", "driver": "--driver",
                                    "url": "--peers"}))
-    _check_unique(peers, where)
+    _check_unique(peers, where, labels={"url": "--peers", "path": "--config-path"})
     return Inventory(tuple(spec for spec, _ in peers), "--peers")
 
 
@@ -295,7 +295,8 @@ def _misplaced(own: Mapping[str, Any], key: str, driver: str, where: _Where, lab
                          f"{label(key)} is not used by the {driver} driver")
 
 
-def _check_unique(peers: list[tuple[PeerSpec, Any]], where: _Where) -> None:
+def _check_unique(peers: list[tuple[PeerSpec, Any]], where: _Where,
+                  labels: Mapping[str, str] | None = None) -> None:
     seen: dict[tuple[str, str], str] = {}
     for spec, nodes in peers:
         for field_name, value in (("name", spec.name), ("url", spec.url.lower()),
@@ -305,7 +306,8 @@ def _check_unique(peers: list[tuple[PeerSpec, Any]], where: _Where) -> None:
             other = seen.get((field_name, value))
             if other is not None:
                 shown = spec.path if field_name == "path" else value
+                label = (labels or {}).get(field_name, field_name)
                 raise where.fail(nodes[field_name],
-                                 f"peer {spec.name}: {field_name} {shown} is already used by peer {other}"
+                                 f"peer {spec.name}: {label} {shown} is already used by peer {other}"
                                  + (" (each peer needs its own config file)" if field_name == "path" else ""))
             seen[(field_name, value)] = spec.name
