@@ -418,13 +418,15 @@ def _spool_backward(spool: Any, stats: RunStats) -> Iterator[Entry]:
 
 
 def entries(groups: list[list[AuditFile]], parser: LineParser, *, newest_first: bool,
-            stdin: IO[bytes] | None = None) -> Iterator[Entry]:
+            stdin: IO[bytes] | None = None, upto: dict[str, int] | None = None) -> Iterator[Entry]:
     """Every matching entry of the planned files, in time order (newest first or oldest
-    first); overlapping files are merged by timestamp."""
+    first); overlapping files are merged by timestamp. ``upto``: per path, the bytes to
+    read (newest first only)."""
     ordered = reversed(groups) if newest_first else groups
+    limits = upto or {}
     for group in ordered:
         if newest_first:
-            streams = [read_backward(f, parser) if f.seekable
+            streams = [read_backward(f, parser, limits.get(f.path)) if f.seekable
                        else read_backward_spooled(f, parser, stdin) for f in group]
         else:
             streams = [read_forward(f, parser, stdin) for f in group]

@@ -364,3 +364,160 @@ def _terminal_width() -> int | None:
     if not sys.stdout.isatty():
         return None
     return shutil.get_terminal_size((100, 24)).columns
+
+
+def _filter_from(filters: list[str] | None, no_internal: bool, **shortcuts: Any) -> Any:
+    from qdrantsec.audit.filters import build_filter
+
+    return build_filter(filters or [], _shortcuts(**shortcuts), no_internal=no_internal)
+
+
+@app.command("summary")
+@_reflow
+def summary(
+    ctx: typer.Context,
+    paths: Paths = None,
+    directory: Dir = None,
+    url: Url = None,
+    peers: Peers = None,
+    method: Method = None, api: Api = None, collection: Collection = None, subject: Subject = None,
+    remote: Remote = None, result: ResultOpt = None, auth_type: AuthType = None,
+    tracing_id: TracingId = None, error: ErrorOpt = None, filters: FilterOpt = None,
+    no_internal: NoInternal = False,
+    since: Since = None, until: Until = None, time_from: TimeFrom = None, time_to: TimeTo = None,
+    burst: Annotated[str, typer.Option(
+        "--burst", metavar="N/MIN", rich_help_panel=OUT,
+        help="Flag a remote with more than N denied entries within one minute (possible "
+             "credential guessing).")] = "30/min",
+    top: Annotated[int, typer.Option(
+        "--top", min=1, metavar="N", rich_help_panel=OUT, help="Denied subjects and remotes to list.")] = 10,
+    fmt: Annotated[SumFmt, typer.Option(
+        "--format", "-f", case_sensitive=False, rich_help_panel=OUT, help="text or json.")] = SumFmt.text,
+    api_key_file: opt.ApiKeyFile = None, api_key_env: opt.ApiKeyEnv = None,
+    api_key: opt.ApiKeyLiteral = None, qdrant_config: opt.QdrantConfig = None,
+    ca_cert: opt.CaCert = None, client_cert: opt.ClientCert = None, client_key: opt.ClientKey = None,
+    insecure: opt.Insecure = False, timeout: ConnTimeout = 30.0,
+) -> None:
+    """Count audit entries by result, method, collection, subject, remote and auth type.
+
+    Over the same sources, filters and time window as query (all matching entries). Also:
+    the subjects and remotes denied most, an hourly histogram, and bursts of denied
+    requests from one remote above --burst. The peers' own traffic is counted apart.
+    --format json gives {"total", "by_result", "by_method", "by_collection",
+    "by_subject", "by_remote", "by_auth_type", "bursts", "hourly", ...}.
+
+    \b
+    Examples:
+      qdrantsec audit summary --dir ./storage/audit --since 1d
+      qdrantsec audit summary --dir ./storage/audit --burst 10/min --format json
+      qdrantsec audit summary --url https://qdrant:6333 --api-key-file admin.key -c docs
+    """
+    from qdrantsec.audit.query import Query
+    from qdrantsec.audit.summary import Summary
+
+    per_minute = _parse_burst(burst)
+    src = _source(ctx, paths, directory, url, peers)
+    filt = _filter_from(filters, no_internal, method=method, api=api, collection=collection,
+                        subject=subject, remote=remote, result=result, auth_type=auth_type,
+                        tracing_id=tracing_id, error=error)
+    q = Query(filt=filt, window=_window(since, until, time_from, time_to), limit=0, oldest_first=True)
+    stats = _stats()
+    conn = dict(ca_cert=ca_cert, client_cert=client_cert, client_key=client_key, insecure=insecure,
+                timeout=timeout)
+    keys = dict(literal=api_key, file=api_key_file, env_name=api_key_env, qdrant_config=qdrant_config)
+    agg = Summary(burst_per_minute=per_minute)
+    for entry in _entries(src, q, stats, conn, keys, TRANSPORT):
+        agg.add(entry)
+    data = agg.as_dict(top=top)
+    if fmt is SumFmt.json:
+        from qdrantsec.output import print_json
+
+        print_json(data)
+    else:
+        from qdrantsec.output.audit_summary import render
+
+        sys.stdout.write(render(data))
+    raise typer.Exit(_finish(stats))
+
+
+def _parse_burst(text: str) -> int:
+    import re
+
+    from qdrantsec.errors import UsageError
+
+    m = re.fullmatch(r"\s*([0-9]{1,9})\s*(?:/\s*(?:min|m|minute))?\s*", text)
+    if not m or int(m.group(1)) < 1:
+        raise UsageError(f"bad --burst {text!r}", hint="write it as N/min, e.g. 30/min")
+    return int(m.group(1))
+
+
+@app.command("tail")
+@_reflow
+def tail(
+    directory: Annotated[str, typer.Option(
+        "--dir", "-d", metavar="DIR", rich_help_panel=SRC, help="Qdrant's audit directory (audit.dir).")],
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Keep printing entries as Qdrant writes them, across rotation; "
+                               "Ctrl-C ends (exit 130).")] = False,
+    lines: Annotated[int, typer.Option(
+        "--lines", "-n", min=0, metavar="N", rich_help_panel=OUT,
+        help="Start with the newest N entries.")] = 10,
+    method: Method = None, api: Api = None, collection: Collection = None, subject: Subject = None,
+    remote: Remote = None, result: ResultOpt = None, auth_type: AuthType = None,
+    tracing_id: TracingId = None, error: ErrorOpt = None, filters: FilterOpt = None,
+    no_internal: NoInternal = False,
+    since: Since = None,
+    fmt: Annotated[Fmt, typer.Option(
+        "--format", case_sensitive=False, rich_help_panel=OUT,
+        help="table, jsonl or csv (json is not a stream); auto: table on a terminal, "
+             "else jsonl.")] = Fmt.auto,
+    local: Local = False,
+    poll: Annotated[float, typer.Option(
+        "--poll", min=0.05, metavar="SECONDS", rich_help_panel=OUT,
+        help="How often to look for new lines.")] = 0.25,
+) -> None:
+    """Show the newest audit entries of a directory, oldest of them first; with -f, follow.
+
+    The same filters as query apply. Following survives Qdrant's rotation: when the next
+    period's file appears the old one is read to its end and the new one from its start,
+    also when the old one is deleted by retention.
+
+    \b
+    Examples:
+      qdrantsec audit tail --dir ./storage/audit
+      qdrantsec audit tail --dir ./storage/audit -f --result denied
+      qdrantsec audit tail --dir ./storage/audit -f -n 0 --no-internal --format jsonl
+    """
+    from qdrantsec.audit import files
+    from qdrantsec.audit.filters import Window
+    from qdrantsec.audit.tail import Follower, newest
+    from qdrantsec.errors import UsageError
+    from qdrantsec.output.audit_formats import make_writer
+
+    filt = _filter_from(filters, no_internal, method=method, api=api, collection=collection,
+                        subject=subject, remote=remote, result=result, auth_type=auth_type,
+                        tracing_id=tracing_id, error=error)
+    window = _window(since, None, None, None) if since else Window()
+    name = fmt.value
+    if name == "json":
+        raise UsageError("tail cannot write json (one array); use --format jsonl")
+    if name == "auto":
+        name = "table" if sys.stdout.isatty() else "jsonl"
+    stats = _stats()
+    parser = files.LineParser(filt, window, stats)
+    first, offsets = newest(directory, parser, lines)
+    writer = make_writer(name, local=local, width=_terminal_width())
+    writer.begin()
+    for entry in first:
+        writer.write(entry)
+    if not follow:
+        writer.end()
+        raise typer.Exit(_finish(stats))
+    writer.flush()
+    try:
+        for entry in Follower(directory, parser, offsets, poll=poll):
+            writer.write(entry)
+            writer.flush()  # whoever reads a follower reads it as it goes
+    except KeyboardInterrupt:
+        writer.flush()
+        raise typer.Exit(130) from None

@@ -31,8 +31,11 @@ class Writer:
     def write(self, entry: Entry) -> None:
         raise NotImplementedError
 
-    def end(self) -> None:
+    def flush(self) -> None:
         self.out.flush()
+
+    def end(self) -> None:
+        self.flush()
 
 
 class JsonlWriter(Writer):
@@ -50,6 +53,9 @@ class JsonlWriter(Writer):
             raw = body[:-1] + b',"peer":' + json.dumps(entry.peer).encode() + b"}"
         self.buf.write(raw + b"\n")
         self.count += 1
+
+    def flush(self) -> None:
+        self.buf.flush()
 
     def end(self) -> None:
         self.buf.flush()
