@@ -90,7 +90,10 @@ def print_plan(plan: dict[str, Any], fmt: str, stream: IO[str] | None = None) ->
     lines = [f"rotate-key plan: {plan['sequence']} sequence",
              f"  why: {p(plan['reason'])}",
              f"  current key: {plan['keys']['old']}   new key: {plan['keys']['new']}",
-             f"  peers, in order: {', '.join(p(x['name']) for x in plan['peers'])}"]
+             "  peers, in order:"]
+    lines += [f"    {p(x['name'])} {p(x['url'])}: {p(x['driver'])}" for x in plan["peers"]]
+    lines.append("  checks before and after every restart:")
+    lines += [f"    * {p(c)}" for c in plan["checks"]]
     for w in plan.get("warnings", []):
         lines.append(f"  warning: {p(w)}")
     for n, phase in enumerate(plan["phases"], start=1):
@@ -101,13 +104,7 @@ def print_plan(plan: dict[str, Any], fmt: str, stream: IO[str] | None = None) ->
         for action in phase.get("actions", []):
             lines.append(f"   - {p(action)}")
         for step in phase.get("peers", []):
-            lines.append(f"   {step['order']}) {p(step['peer'])} {p(step['url'])}")
-            for action in step["actions"]:
-                lines.append(f"      - {p(action)}")
-        if phase.get("checks"):
-            lines.append("   checks between steps:")
-            for check in phase["checks"]:
-                lines.append(f"      * {p(check)}")
+            lines.append(f"   {step['order']}) {p(step['peer'])}: " + "; ".join(p(a) for a in step["actions"]))
     lines.append("dry run: nothing was changed")
     out.write("\n".join(lines) + "\n")
 

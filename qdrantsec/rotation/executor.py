@@ -242,7 +242,7 @@ def run(rt: Runtime) -> Outcome:
         if j.pass_done(rolling.name):
             continue
         j.data.update(phase=rolling.phase, **{"pass": rolling.name})
-        rt.event("phase", f"{rolling.phase}: {rolling.target()} on every peer, one at a time"
+        rt.event("phase", f"{rolling.name} pass: {rolling.target()} on every peer, one at a time"
                  f" ({rolling.why})", **{"pass": rolling.name})
         j.save()
         for peer in rt.plan.peers:

@@ -182,7 +182,7 @@ def phases(plan: Plan) -> list[dict[str, Any]]:
         for i, peer in enumerate(plan.peers, start=1):
             steps.append({
                 "peer": peer.name, "url": peer.url, "order": i,
-                "actions": [f"set {rolling.target()} ({peer.driver})", "restart",
+                "actions": [f"set {rolling.target()}", "restart",
                             f"gate: accepts {_keys(rolling.accepts)}"
                             + (f", refuses {_keys(rolling.rejects)}" if rolling.rejects else "")],
             })
