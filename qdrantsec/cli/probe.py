@@ -24,8 +24,8 @@ that the server treats a JWT as 'qdrantsec token explain' predicts. Findings are
 like lint findings (ID, severity, the request made and the answer seen, a fix).
 
 Never destructive: only reads, TLS handshakes, TCP connects, and writes that name a \
-collection that cannot exist (qdrantsec-probe-<random>: a 404 proves the write was \
-allowed). At most --rate requests a second; every request carries \
+collection that cannot exist (qdrantsec-probe-<random>: a 200 or 404 instead of 403 proves \
+the write was allowed). At most --rate requests a second; every request carries \
 x-request-id: qdrantsec-probe-<run id>, shown on stderr, so the run can be found in the \
 audit log. Keys are never sent over plain http:// unless --allow-http-keys is given. With \
 no key, only anonymous checks are made.

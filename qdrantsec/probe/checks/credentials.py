@@ -1,6 +1,7 @@
 """QP3xx: the credentials the probe was given, tried against what the server really does.
 Every write probe names a collection that cannot exist (``qdrantsec-probe-<random>``), so
-even a request that is wrongly allowed changes nothing: it answers 404."""
+even a request that is wrongly allowed changes nothing: it answers 200 (nothing deleted) or
+404 instead of 403."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ class ReadOnlyKeyCanWrite(ProbeCheck):
     name = "read-only-key-can-write"
     severity = Severity.CRITICAL
     summary = ("The key given as the read-only key (--read-only-key-file) is allowed a manage "
-               "operation: deleting a collection answers 404 (not found) instead of 403.")
+               "operation: deleting a collection that does not exist answers 200 or 404, not 403.")
     rationale = ("Qdrant checks `api_key`/`alt_api_key` before `read_only_api_key`: the same string in "
                  "both, a read-only key handed out that is really the admin key, or authentication "
                  "off, all give the holder of the \"read-only\" key full manage access.")
-    example = "DELETE /collections/qdrantsec-probe-3f9a1c (read-only key) -> 404 Not found"
+    example = "DELETE /collections/qdrantsec-probe-3f9a1c (read-only key) -> 200 OK, not 403 Forbidden"
     fix = ("Give `service.read_only_api_key` its own random key (`qdrantsec key generate`), different "
            "from `api_key` and `alt_api_key`, and hand that one to readers.")
 
