@@ -43,6 +43,8 @@ def atomic_write(
         data = data.encode()
     if not str(path):
         raise InputError("the output file name is empty")
+    if str(path).endswith(("/", os.sep)):  # Path() would drop the slash and write a file "dir"
+        raise InputError(f"{path} ends with '/': give a file name, not a directory")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"directory does not exist: {parent}")
@@ -58,8 +60,12 @@ def atomic_write(
         return _write_stream(target, data)
     if os.path.lexists(target) and not overwrite:
         raise InputError(f"{target} already exists", hint="use --force to replace it")
+    for stale in stale_temps(parent, target.name):  # a killed run's temp file (maybe a key)
+        with contextlib.suppress(OSError):
+            if not stale.is_dir():
+                os.unlink(stale)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=parent)
     except OSError as exc:
         raise InputError(f"cannot write in {parent}: {exc.strerror}") from None
     try:
@@ -68,11 +74,14 @@ def atomic_write(
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        crash_point()
         backup_path = None
         if backup and os.path.lexists(target):
             backup_path = _free_backup_name(target)
             os.link(target, backup_path, follow_symlinks=False)  # a symlink is kept as one
+            crash_point()
         os.replace(tmp, target)
+        crash_point()
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -82,6 +91,64 @@ def atomic_write(
             os.unlink(tmp)
         raise
     return backup_path
+
+
+#: Temp files and directories are named ``.<target>.qdrantsec-<pid>-<random>``: a later run
+#: removes those whose process is gone (a run killed mid-write), never a live run's.
+TEMP_TAG = "qdrantsec-"
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix for this process's temp files (or directories) for target ``name``."""
+    return f".{name}.{TEMP_TAG}{os.getpid()}-"
+
+
+def stale_temps(directory: str | os.PathLike[str], name: str) -> list[Path]:
+    """Temp files or directories for target ``name`` in ``directory`` whose writer is gone."""
+    import re
+
+    pattern = re.compile(rf"\.{re.escape(name)}\.{TEMP_TAG}(\d{{1,10}})-")
+    found = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if m and not _alive(int(m.group(1))):
+            found.append(Path(directory) / entry.name)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():  # this process has not made one yet: an older process's pid
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's live process (or not a pid): leave it alone
+    return True
+
+
+_crash_count = 0
+
+
+def crash_point() -> None:
+    """A test hook, inert unless the environment sets ``QDRANTSEC_TEST_KILL_AFTER=N``: then
+    the process SIGKILLs itself at the Nth file operation of a write (file written and
+    fsynced, link, rename, directory exchange or removal). For tests only
+    (tests/certs/test_kill.py): it proves a run killed at any step leaves a whole set."""
+    global _crash_count
+    limit = os.environ.get("QDRANTSEC_TEST_KILL_AFTER")
+    if not limit:
+        return
+    _crash_count += 1
+    if str(_crash_count) == limit.strip():
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def is_special_path(path: str | os.PathLike[str]) -> bool:

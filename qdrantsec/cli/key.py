@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
+
+#: the file name --out DIR/ writes in DIR
+DEFAULT_NAME = "qdrant.key"
 
 app = typer.Typer(
     name="key",
@@ -31,7 +35,8 @@ def _group() -> None:
 def generate(
     out: Annotated[str | None, typer.Option(
         "--out", "-o", metavar="FILE",
-        help="Write the key to FILE (mode 0600, atomically) instead of stdout.")] = None,
+        help="Write the key to FILE (mode 0600, atomically) instead of stdout; a directory "
+             "(DIR/ or an existing DIR) gets DIR/qdrant.key.")] = None,
     nbytes: Annotated[int, typer.Option(
         "--bytes", metavar="N", help="Bytes of entropy (at least 32).")] = 32,
     force: Annotated[bool, typer.Option(
@@ -57,6 +62,8 @@ def generate(
         raise UsageError(f"--bytes {nbytes} is too large; use at most 4096")
     key = generate_key(nbytes)
     if out is not None:  # an empty --out "$UNSET" must not send the key to stdout
+        if out.endswith(("/", os.sep)) or os.path.isdir(out):  # --out keys/: keys/qdrant.key
+            out = os.path.join(out, DEFAULT_NAME)
         atomic_write(out, key + "\n", mode=SECRET_MODE, overwrite=force, backup=force)
         note(f"wrote {out} (mode 0600), key {fingerprint(key)}")
     else:
