@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """`audit summary` counts and bursts, and `audit tail` (newest N; -f across Qdrant's hourly
 rotation and pruning, written by the test peer's own audit writer; Ctrl-C exits 130)."""
 
