@@ -222,13 +222,12 @@ class _Converter:
         self.depth = 0
         self._open: set[int] = set()  # the collections being converted: a cycle's way back
         self.duplicates: list[Duplicate] = []
-        self._constructor: Any = None
         import yaml
 
         self._mapping_node = yaml.MappingNode
         self._sequence_node = yaml.SequenceNode
         self._scalar_node = yaml.ScalarNode
-        self._scalars: dict[tuple[str, str], Any] = {}
+        self._scalars = _SCALARS
 
     def _spend(self, node: Any = None) -> None:
         self.budget -= 1
@@ -339,10 +338,24 @@ class _Converter:
     def _construct(self, node: Any) -> Any:
         import yaml
 
-        if self._constructor is None:
-            self._constructor = yaml.SafeLoader("")
+        global _CONSTRUCTOR
+        if _CONSTRUCTOR is None:
+            _CONSTRUCTOR = yaml.SafeLoader("")
+            _CONSTRUCTOR.dispose()  # only its constructor is used
         try:
-            return self._constructor.construct_object(node, deep=False)
+            return _CONSTRUCTOR.construct_object(node, deep=False)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError):
             # e.g. an impossible date (2026-02-30): keep the text, as a string
             return node.value
+        finally:
+            # it remembers every node it built: let go of them (and of their file)
+            _CONSTRUCTOR.constructed_objects.clear()
+            _CONSTRUCTOR.recursive_objects.clear()
+
+
+#: One pure-Python constructor for the few tags libyaml leaves to Python (ints, floats,
+#: timestamps), shared by every file: a loader per file is a reference cycle (its parser
+#: states are bound methods) that keeps the file's nodes alive until the cyclic collector
+#: runs, and the lint run pauses that collector. Immutable scalars it made, by (tag, text).
+_CONSTRUCTOR: Any = None
+_SCALARS: dict[tuple[str, str], Any] = {}

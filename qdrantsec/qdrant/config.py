@@ -166,6 +166,15 @@ class ConfigError:
     source: Source
 
 
+def _leaves(n: Any, path: str) -> Iterable[tuple[str, Setting]]:
+    # module-level, not a closure: a recursive closure is a reference cycle per call
+    if isinstance(n, Setting):
+        yield path, n
+    elif isinstance(n, dict):
+        for k, v in n.items():
+            yield from _leaves(v, f"{path}.{k}" if path else k)
+
+
 @dataclass
 class EffectiveConfig:
     """The merged configuration: a tree of dicts whose leaves are ``Setting``."""
@@ -207,14 +216,7 @@ class EffectiveConfig:
         return unwrap(self.tree)
 
     def leaves(self, prefix: str = "") -> Iterable[tuple[str, Setting]]:
-        def walk(n: Any, path: str) -> Iterable[tuple[str, Setting]]:
-            if isinstance(n, Setting):
-                yield path, n
-            elif isinstance(n, dict):
-                for k, v in n.items():
-                    yield from walk(v, f"{path}.{k}" if path else k)
-
-        yield from walk(self.tree, prefix)
+        yield from _leaves(self.tree, prefix)
 
     # -- building ------------------------------------------------------------------
     def merge_plain(self, data: Mapping[str, Any], source: Source) -> None:

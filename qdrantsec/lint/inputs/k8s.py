@@ -64,6 +64,7 @@ def objects_of(src: SourceFile) -> list[K8sObject]:
     for doc in src.docs():
         if doc.root is not None:
             add(doc.root)
+    add = None  # type: ignore[assignment]  # the recursive closure is a cycle holding `out`
     return out
 
 
