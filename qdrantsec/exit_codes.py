@@ -36,7 +36,8 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ),
     ExitCode.USAGE: (
         "Bad command line or bad input: unknown option, unreadable or malformed file, "
-        "missing or empty key, bad duration, unknown rule ID."
+        "missing or empty key, bad duration, unknown rule ID; lint: a named file of no known "
+        "kind, or no Qdrant deployment found (unless --allow-empty)."
     ),
     ExitCode.NETWORK: "A Qdrant server could not be reached, the TLS handshake failed, or it timed out.",
     ExitCode.SERVER: "A Qdrant server answered with an unexpected error (5xx or a malformed body).",
@@ -53,7 +54,8 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ),
     ExitCode.TOKEN_MALFORMED: (
         "token verify: not a usable HS256 JWT (bad base64url, padding, alg other than HS256); "
-        "Qdrant answers 401."
+        "Qdrant answers 401. token inspect: the claims cannot be decoded at all (not base64url, "
+        "not JSON, not an object)."
     ),
     ExitCode.TOKEN_CLAIMS_REJECTED: (
         "token verify: well signed, but Qdrant rejects the claims (non-integer exp, unknown "

@@ -128,6 +128,15 @@ def _keys(*, literal: str | None, file: str | None, stdin: bool, env: str | None
                                            qdrant_config=qdrant_config),
                            role="api_key", required=False, allow_prompt=required and alt is None)
     keys = [k for k in (api, alt) if k is not None]
+    if qdrant_config is not None and not keys:
+        # asked to check against a config that has no key: "unverified" would hide that
+        # Qdrant runs that config without authentication (it then reads no JWT at all)
+        from qdrantsec.output import shorten
+
+        raise SecretError(f"{shorten(qdrant_config)} sets no service.api_key or service.alt_api_key "
+                          "(nor does a QDRANT__SERVICE__ variable)",
+                          hint="Qdrant runs such a config without authentication and ignores tokens; "
+                               "'qdrantsec lint' on the file says more")
     if required and not keys:
         raise SecretError("no signing key given",
                           hint="use --api-key-file PATH (and --alt-api-key-file during a "

@@ -85,9 +85,22 @@ def print_json(obj: Any, *, pretty: bool = True) -> None:
     sys.stdout.write(to_json(obj, pretty=pretty) + "\n")
 
 
+#: the width a console assumes when not on a terminal: wide enough that no table is squeezed
+UNWRAPPED_WIDTH = 10_000
+
+
 def console(stderr: bool = False) -> Any:
     """A Rich console for human output; colour only on a TTY, NO_COLOR honoured (Rich
-    reads NO_COLOR and FORCE_COLOR itself)."""
+    reads NO_COLOR and FORCE_COLOR itself). Not on a terminal (a pipe, a file, CI logs)
+    nothing is wrapped or cut: a line is as long as its data, so grep and scripts see it
+    whole (Rich would otherwise wrap at 80 columns)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stream
+        tty = False
+    if tty:
+        return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=UNWRAPPED_WIDTH)

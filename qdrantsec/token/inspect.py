@@ -7,13 +7,14 @@ not checked and the report says UNVERIFIED.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from qdrantsec.secrets import Secret
 from qdrantsec.token.claims import (
     SIGNATURE,
+    STAGE_PAYLOAD_DECODE,
     STAGE_SIGNATURE,
     Problem,
     claim_problems,
@@ -38,6 +39,9 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     exp: int | None = None
     now: int = 0
+    #: why the claims could not be decoded at all (not base64url, not JSON, not an object):
+    #: then there is nothing to judge, and ``token inspect`` exits TOKEN_MALFORMED
+    claims_error: str | None = None
 
     @property
     def verified_with(self) -> tuple[str, str] | None:
@@ -81,6 +85,7 @@ class Report:
             "rejections": [p.as_dict() for p in self.problems],
             "warnings": list(self.warnings),
             "qdrant_verdict": self.verdict.as_dict() if self.verdict else None,
+            "claims_error": self.claims_error,
         }
 
 
@@ -110,5 +115,19 @@ def inspect(decoded: Decoded, keys: Sequence[Secret] = (), *, now: int) -> Repor
     return Report(
         header=decoded.header, claims=claims, signature=signature, verdict=verdict,
         problems=problems, warnings=claim_warnings(claims, now),
-        exp=exp if is_int(exp) else None, now=now,
+        exp=exp if is_int(exp) else None, now=now, claims_error=_claims_error(claims, problems),
     )
+
+
+#: the problems that leave no claims to read
+_UNDECODABLE = ("payload_not_json", "claims_not_object")
+
+
+def _claims_error(claims: Any, problems: Sequence[Problem]) -> str | None:
+    """Why there are no claims to show (a lenient reading found no JSON object), else None.
+    A payload Qdrant refuses but that decodes (padded, non-canonical) has claims."""
+    if isinstance(claims, Mapping):
+        return None
+    reasons = [p.message for p in problems
+               if p.code in _UNDECODABLE or (p.stage == STAGE_PAYLOAD_DECODE and p.code == "bad_base64")]
+    return "; ".join(reasons) or "the payload is not a JSON object"
