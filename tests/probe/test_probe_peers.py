@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.peer.conftest import API_KEY, RO_KEY, TlsMaterial, jwt
-from tests.peer.peerlib import PeerProcess, free_port, make_leaf
+from tests.peer.peerlib import PeerProcess, free_port
 from tests.probe.conftest import request_id, tree_hash, write_key
 
 pytestmark = pytest.mark.integration

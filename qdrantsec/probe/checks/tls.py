@@ -124,6 +124,24 @@ def _read_status(sock: socket.socket | ssl.SSLSocket) -> str | None:
     return line if line.startswith("HTTP/") else None
 
 
+def _watch_certificate_request(tls_ctx: ssl.SSLContext) -> list[bool]:
+    """Note whether the server sends a CertificateRequest. A server that demands a client
+    certificate may just close the connection when none comes (no alert to read), so the
+    request itself is the evidence. Uses CPython's message callback where it exists."""
+    seen: list[bool] = []
+    wanted = getattr(getattr(ssl, "_TLSMessageType", None), "CERTIFICATE_REQUEST", None)
+    if wanted is None or not hasattr(tls_ctx, "_msg_callback"):
+        return seen
+
+    def callback(_conn: object, direction: str, _version: object, _content: object, msg_type: object,
+                 _data: object) -> None:
+        if direction == "read" and msg_type == wanted:
+            seen.append(True)
+
+    tls_ctx._msg_callback = callback
+    return seen
+
+
 def handshake(ctx: TargetContext, tls_ctx: ssl.SSLContext, *, ask: bool) -> Handshake:
     ctx.prober.limit.wait()
     timeout = ctx.prober.settings.timeout
@@ -131,6 +149,7 @@ def handshake(ctx: TargetContext, tls_ctx: ssl.SSLContext, *, ask: bool) -> Hand
         raw = socket.create_connection((ctx.host, ctx.port), timeout=timeout)
     except OSError as exc:
         return Handshake(False, exc.strerror or type(exc).__name__, connected=False)
+    requested = _watch_certificate_request(tls_ctx)
     try:
         with tls_ctx.wrap_socket(raw, server_hostname=ctx.host) as tls:
             out = Handshake(True, cert=tls.getpeercert(binary_form=True), version=tls.version())
@@ -142,10 +161,10 @@ def handshake(ctx: TargetContext, tls_ctx: ssl.SSLContext, *, ask: bool) -> Hand
         return Handshake(False, exc.verify_message or exc.reason or str(exc), verify_code=exc.verify_code)
     except ssl.SSLError as exc:
         reason = exc.reason or type(exc).__name__
-        required = "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason
+        required = bool(requested) or "CERTIFICATE_REQUIRED" in reason
         return Handshake(False, reason, cert_required=required)
     except OSError as exc:
-        return Handshake(False, exc.strerror or type(exc).__name__)
+        return Handshake(False, exc.strerror or type(exc).__name__, cert_required=bool(requested))
     finally:
         raw.close()
 
@@ -205,16 +224,18 @@ def run(ctx: TargetContext) -> Iterator[Finding]:
     if not first.connected:
         raise ConnectionError(first.error or "connection failed")
     if not first.ok and first.cert is None and not first.cert_required:
-        # no TLS at all on this port (a plain-HTTP server behind an https:// URL)
-        answer = plaintext_answer(ctx)
         ctx.http_ok = False
-        if answer is not None:
+        answer = plaintext_answer(ctx)
+        if answer is not None:  # no TLS at all: a plain-HTTP server behind an https:// URL
             yield PlaintextHttp().finding(
                 ctx.url, "the https:// URL's port speaks plain HTTP, not TLS",
                 ctx.url.replace("https://", "http://", 1) + "/",
                 f"TLS handshake: {first.error}; plain GET / over TCP: {answer}")
-        else:
-            ctx.notes.append(f"{ctx.url}: the TLS handshake failed ({first.error}); TLS checks skipped")
+            return
+        # TLS, but not TLS 1.2/1.3 as a current client offers it: perhaps only older versions
+        ctx.notes.append(f"{ctx.url}: a TLS 1.2/1.3 handshake failed ({first.error}); "
+                         "HTTP checks skipped")
+        yield from _legacy(ctx, where)
         return
     if first.cert_required:
         ctx.client_cert_missing = not settings.client_cert
