@@ -18,8 +18,14 @@ configuration each Qdrant instance really runs with (Qdrant's defaults, config f
 Qdrant's order, QDRANT__ environment overrides) and reports security problems with the \
 file, line and column (or the environment variable) that causes them.
 
+A file named on the command line must be one of those kinds (--kind says which when the \
+content does not); files found in a directory that are none of them are skipped (-v lists \
+them). A run that finds no Qdrant deployment at all fails, so a CI step cannot pass having \
+linted nothing: give --allow-empty where the paths may hold none yet.
+
 Exit codes: 0 no finding at or above --fail-on; 1 findings at or above --fail-on; \
-2 usage or input error (unreadable path, unknown rule ID, bad --format/--output).
+2 usage or input error (unreadable path, a named file of no known kind, no Qdrant \
+deployment found, unknown rule ID, bad --format/--output).
 
 \b
 Examples:
@@ -30,6 +36,8 @@ Examples:
   qdrantsec lint --write-baseline .qdrantsec-baseline.json
   qdrantsec lint --baseline .qdrantsec-baseline.json
   qdrantsec lint --explain QS201
+  qdrantsec lint --kind qdrant-config conf/qdrant.yml
+  qdrantsec lint --ignore-unknown --allow-empty $(git diff --name-only -- '*.yaml')
 """
 
 OUT = "Output"
@@ -119,7 +127,16 @@ def lint(
     kind: Annotated[str | None, typer.Option(
         "--kind", metavar="KIND", rich_help_panel=SCOPE,
         help="Treat every given file as KIND: qdrant-config, compose, k8s, helm-values or env "
-             "(default: detect by content).")] = None,
+             "(default: detect by content; e.g. --kind qdrant-config for a config the content "
+             "does not give away).")] = None,
+    ignore_unknown: Annotated[bool, typer.Option(
+        "--ignore-unknown", rich_help_panel=SCOPE,
+        help="Skip a named file that is none of the kinds instead of failing (as files found in a "
+             "directory are), e.g. for a pre-commit hook given every changed YAML file.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", rich_help_panel=SCOPE,
+        help="Exit 0 (or 1 for findings) when the paths hold no Qdrant deployment at all, instead "
+             "of 2 (e.g. qdrantsec lint --allow-empty . in a repository that has none yet).")] = False,
     env_file: Annotated[list[str] | None, typer.Option(
         "--env-file", metavar="FILE", rich_help_panel=SCOPE,
         help="Apply the QDRANT__ variables in FILE to the Qdrant config files linted (repeatable).")] = None,
@@ -171,7 +188,7 @@ def lint(
         paths or ["."], kind=kind, env_files=env_file or [], formats=formats or [], outputs=outputs or [],
         fail_on=fail_on, exit_zero=exit_zero, show_suppressed=show_suppressed, baseline=baseline,
         write_baseline=write_baseline, cert_expiry_days=cert_expiry_days, peer_uris=peer_uri or [],
-        verbose=verbose, rules=list(rules),
+        verbose=verbose, rules=list(rules), ignore_unknown=ignore_unknown, allow_empty=allow_empty,
     ))
 
 
@@ -179,7 +196,7 @@ def _run(
     paths: list[str], *, kind: str | None, env_files: list[str], formats: list[str], outputs: list[str],
     fail_on: str | None, exit_zero: bool, show_suppressed: bool, baseline: str | None,
     write_baseline: str | None, cert_expiry_days: int, peer_uris: list[str], verbose: int,
-    rules: list[object],
+    rules: list[object], ignore_unknown: bool = False, allow_empty: bool = False,
 ) -> int:
     from qdrantsec import __version__
     from qdrantsec.errors import InputError
@@ -198,7 +215,8 @@ def _run(
         threshold = project.fail_on or Severity.HIGH
     known = suppress.load_baseline(baseline) if baseline else None
     result = lint_paths(paths, kind=kind, env_files=env_files, rules=rules, project=project,  # type: ignore[arg-type]
-                        cert_expiry_days=cert_expiry_days, peer_uris=peer_uris, baseline=known)
+                        cert_expiry_days=cert_expiry_days, peer_uris=peer_uris, baseline=known,
+                        ignore_unknown=ignore_unknown)
     if verbose:
         for line in result.notes:
             note(f"qdrantsec: {line}")
@@ -238,4 +256,22 @@ def _run(
             atomic_write(out, text, overwrite=True, stream_ok=True)  # -o /dev/stdout works
     if result.errors:
         return int(ExitCode.USAGE)
+    if not result.targets and not allow_empty:
+        raise InputError(_nothing_linted(paths, len(result.files)), hint=(
+            "-v lists the files skipped and why; --kind KIND lints a file as KIND; --allow-empty "
+            "accepts a run with nothing to lint"))
     return suppress.exit_code_for(result.findings, threshold, exit_zero)
+
+
+def _nothing_linted(paths: list[str], files: int) -> str:
+    """The error for a run that found no Qdrant deployment: a CI step that linted nothing
+    must not pass."""
+    from qdrantsec.output import shorten
+
+    where = ", ".join(shorten(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    if files:
+        return (f"no Qdrant deployment found in {where}: {files} file{'s' if files != 1 else ''} linted, "
+                "with no Qdrant config, no env file with QDRANT__ variables and no compose service, "
+                "Kubernetes workload or Helm release running Qdrant")
+    return (f"no Qdrant deployment found in {where}: no Qdrant config, env file with QDRANT__ "
+            "variables, compose file, Kubernetes manifest or Helm values there")

@@ -16,14 +16,18 @@ decides what a file is from what it contains, not from its name:
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from qdrantsec.lint.inputs.envfile import has_qdrant_overrides, looks_like_env
 from qdrantsec.lint.inputs.source import SourceFile
+from qdrantsec.qdrant import schema
 
 KINDS = ("qdrant-config", "compose", "k8s", "helm-values", "env")
 
@@ -36,12 +40,23 @@ YAML_SUFFIXES = (".yaml", ".yml")
 #: Go templates (helmfile's ``values.yaml.gotmpl``): not YAML until rendered
 TEMPLATE_SUFFIXES = (".gotmpl",)
 
-#: Qdrant's top-level config sections, and keys that only Qdrant uses inside them.
-QDRANT_TOP = frozenset({
-    "service", "storage", "cluster", "tls", "audit", "telemetry_disabled", "log_level",
-    "logger", "debug", "feature_flags", "inference", "debugger", "gpu", "hsw_index",
-    "hnsw_index", "optimizers", "performance",
-})
+#: Qdrant's own top-level sections (the fields of its ``Settings``), and names real files put
+#: at the top level by mistake (QS208 reports those): strays do not make a file a Qdrant
+#: config, but they do not count against it either.
+QDRANT_SECTIONS = frozenset(schema.SCHEMA)
+QDRANT_STRAYS = frozenset({"debug", "hsw_index", "hnsw_index", "optimizers", "performance"})
+QDRANT_TOP = QDRANT_SECTIONS | QDRANT_STRAYS
+_SCALAR_SECTIONS = frozenset({"log_level", "telemetry_disabled"})
+#: keys only other tools put under a section of the same name (a Helm chart's ``service:``
+#: is a Kubernetes Service, its ``storage:`` a volume claim); camelCase keys count too
+#: (Qdrant's keys are snake_case), unless they are a spelling of one of Qdrant's keys
+_FOREIGN_SUBKEYS: dict[str, frozenset[str]] = {
+    "service": frozenset({"type", "ports", "annotations", "labels", "selector", "enabled", "name",
+                          "replicas", "image", "spec", "metadata"}),
+    "storage": frozenset({"size", "class", "driver", "enabled", "annotations", "labels", "filesystem"}),
+    "cluster": frozenset({"name", "domain", "annotations", "labels"}),
+    "tls": frozenset({"enabled", "hosts", "secret", "issuer", "annotations"}),
+}
 QDRANT_SUBKEYS: dict[str, frozenset[str]] = {
     "service": frozenset({
         "host", "http_port", "grpc_port", "metrics_port", "api_key", "alt_api_key",
@@ -106,7 +121,7 @@ def discover(
 
     for given in paths or ["."]:
         p = Path(given)
-        if not p.is_dir():
+        if not os.path.isdir(given):  # (False for a name too long, which read_source reports)
             yield Candidate(given, explicit=True, by_name=name_kind_hint(p.name) not in (None, "skip"))
             continue
         for root, dirs, files in os.walk(given, onerror=walk_error):
@@ -169,12 +184,59 @@ def _is_compose_include(root: dict[str, Any], path: str) -> bool:
     return all(path_form(e) for e in entries)
 
 
-def _qdrantish(section: str, node: Any) -> bool:
-    if section in ("telemetry_disabled", "log_level"):
-        return True
+def _norm(key: str) -> str:
+    """``apiKey``, ``api-key`` and ``API_KEY`` alike: lower case, no separators."""
+    return re.sub(r"[-_\s]", "", key).lower()
+
+
+@cache
+def _normed_children(section: str) -> dict[str, str]:
+    return {_norm(k): k for k in schema.children(section)}
+
+
+def _spelled_as(section: str, key: str) -> str | None:
+    """The Qdrant key under ``section`` that ``key`` is, or is a misspelling of
+    (``api_keys``, ``apiKey``, ``api-key`` for ``api_key``), else None."""
+    known = _normed_children(section)
+    n = _norm(key)
+    if n in known:
+        return known[n]
+    if n.endswith("s") and n[:-1] in known:
+        return known[n[:-1]]
+    close = difflib.get_close_matches(n, list(known), n=1, cutoff=0.85) if len(n) >= 5 else []
+    return known[close[0]] if close else None
+
+
+def _qdrant_keys(section: str, node: Any) -> set[str]:
+    """Qdrant's keys that ``node`` (a section) sets, by their exact name or a misspelling."""
     m = _mapping(node)
-    keys = QDRANT_SUBKEYS.get(section)
-    return bool(m and keys and keys.intersection(m))
+    if not m:
+        return set()
+    return {found for k in m if isinstance(k, str) and (found := _spelled_as(section, k)) is not None}
+
+
+def _foreign(section: str, node: Any) -> bool:
+    """The section holds keys of another tool's section of that name (a Kubernetes Service
+    under a Helm chart's ``service:``)."""
+    m = _mapping(node)
+    if not m:
+        return False
+    vocab = _FOREIGN_SUBKEYS.get(section, frozenset())
+    return any(isinstance(k, str) and _spelled_as(section, k) is None
+               and (k in vocab or k != k.lower()) for k in m)
+
+
+def _shaped(section: str, node: Any) -> bool:
+    """A value of the shape Qdrant reads there: a scalar for ``log_level`` and
+    ``telemetry_disabled``, a mapping (or nothing) for the others."""
+    value = getattr(node, "value", None)
+    if section in _SCALAR_SECTIONS:
+        return not isinstance(value, (dict, list))
+    return value is None or isinstance(value, dict)
+
+
+def _qdrantish(section: str, node: Any) -> bool:
+    return section in _SCALAR_SECTIONS or bool(_qdrant_keys(section, node))
 
 
 #: keys that only a Qdrant config has (``host`` alone is too common to count)
@@ -184,27 +246,28 @@ _STRONG_SUBKEYS = frozenset(QDRANT_SUBKEYS["service"] | QDRANT_SUBKEYS["storage"
 
 def _strongly_qdrantish(root: dict[str, Any]) -> bool:
     """A section with two of Qdrant's keys, or one that only Qdrant uses (``http_port``,
-    ``storage_path``, ``api_key``, ``p2p``...)."""
+    ``storage_path``, ``api_key``, ``p2p``...), each by its name or a misspelling of it."""
     for section in ("service", "storage", "cluster", "tls"):
-        m = _mapping(root.get(section))
-        if not m:
-            continue
-        keys = QDRANT_SUBKEYS[section].intersection(m)
+        keys = _qdrant_keys(section, root.get(section)) & QDRANT_SUBKEYS[section]
         if len(keys) >= 2 or keys & _STRONG_SUBKEYS:
             return True
     return False
 
 
 def _is_qdrant_config(root: dict[str, Any]) -> bool:
-    if not root:
+    """Qdrant's own sections, even when every key below them is unknown or misspelt (Qdrant
+    then runs with its defaults, which is what QS208 and the other rules must report)."""
+    sections = {k for k in root if k in QDRANT_SECTIONS and _shaped(k, root[k])}
+    if not sections or any(_foreign(k, root[k]) for k in sections):
         return False
-    known = set(root) & QDRANT_TOP
-    if known == set(root):
-        return any(_qdrantish(k, v) for k, v in root.items())
+    others = set(root) - sections - QDRANT_STRAYS
+    if not others:
+        # one section with Qdrant's keys (or misspellings of them), or two of its sections
+        return len(sections) >= 2 or any(_qdrantish(k, root[k]) for k in sections)
     # real files carry keys Qdrant ignores (`optimizer:`, `log:`, `snapshots:`); they are
     # still Qdrant configs (and QS208 reports the unknown keys) when Qdrant's own sections
     # dominate and one of them clearly is Qdrant's
-    return len(known) >= len(set(root) - known) and _strongly_qdrantish(root)
+    return len(root) - len(others) >= len(others) and _strongly_qdrantish(root)
 
 
 def _is_helm_values(root: dict[str, Any]) -> bool:
@@ -263,3 +326,20 @@ def detect_kind(src: SourceFile, *, hint: str | None = None) -> str | None:
     if looks_like_env(src.text) and has_qdrant_overrides(src.env()):
         return "env"
     return None
+
+
+def likely_kind(src: SourceFile) -> str | None:
+    """For a file that is none of the kinds: the ``--kind`` it most resembles (Qdrant's
+    sections, ``services:``, chart keys, ``KEY=VALUE`` lines), to suggest; None when nothing
+    in it points anywhere."""
+    roots = [m for d in src.docs() if (m := _mapping(d.root)) is not None]
+    if roots:
+        keys = set(roots[0])
+        if keys & QDRANT_SECTIONS:
+            return "qdrant-config"
+        if "services" in keys:
+            return "compose"
+        if keys & HELM_KEYS:
+            return "helm-values"
+        return None
+    return "env" if src.text is not None and looks_like_env(src.text) else None

@@ -19,14 +19,23 @@ from datetime import datetime
 from typing import Any
 
 from qdrantsec.errors import UsageError
-from qdrantsec.lint.discover import KINDS, TEMPLATE_SUFFIXES, Candidate, detect_kind, discover, name_kind_hint
+from qdrantsec.lint.discover import (
+    KINDS,
+    TEMPLATE_SUFFIXES,
+    Candidate,
+    detect_kind,
+    discover,
+    likely_kind,
+    name_kind_hint,
+)
 from qdrantsec.lint.inputs.compose import base_of_override, compose_targets, included_files
 from qdrantsec.lint.inputs.context import BuildContext, invalid_file
+from qdrantsec.lint.inputs.envfile import looks_like_env
 from qdrantsec.lint.inputs.helm import helm_target
 from qdrantsec.lint.inputs.k8s import k8s_targets
 from qdrantsec.lint.inputs.kustomize import is_kustomization_name, kustomize_sets
 from qdrantsec.lint.inputs.qdrant_config import env_target, standalone_targets
-from qdrantsec.lint.inputs.source import SourceFile, Sources, template_problem
+from qdrantsec.lint.inputs.source import Problem, SourceFile, Sources, template_problem
 from qdrantsec.lint.model import FileError, Finding, LintOptions, LintResult, Rule, Target
 
 
@@ -50,14 +59,19 @@ _HELM_ACTION = re.compile(
     r"toYaml\b|tpl\s|if\s|else\b|end\s*-?\}\}|range\s|with\s|define\s|\$)|\{%-?\s*(?:if|for|set|raw)\b")
 
 
+#: why a named env file is skipped: it sets nothing in Qdrant (it is for compose interpolation)
+ENV_WITHOUT_OVERRIDES = "an env file without QDRANT__ variables (Qdrant reads nothing from it)"
+
+
 def _helm_template(src: SourceFile) -> bool:
     return src.text is not None and "{" in src.text and _HELM_ACTION.search(src.text) is not None
 
 
 class _Run:
     def __init__(self, kind: str | None, env_files: Sequence[str], options: LintOptions,
-                 ignored: Callable[[str], bool] | None) -> None:
+                 ignored: Callable[[str], bool] | None, ignore_unknown: bool = False) -> None:
         self.kind = kind
+        self.ignore_unknown = ignore_unknown
         self.options = options
         self.ignored = ignored
         self.sources = Sources()
@@ -148,12 +162,29 @@ class _Run:
                 why = "not a Qdrant config, compose, Kubernetes, Helm values or env file"
                 if problem is not None:
                     why += " (a template)" if _looks_templated(src) else " (invalid YAML)"
+                elif src.text is not None and looks_like_env(src.text):
+                    why = ENV_WITHOUT_OVERRIDES
                 self.skip(cand.path, why)
-                if cand.explicit and problem is not None and problem.template:
-                    self.result.skipped.append((cand.path, problem.message))
+                if cand.explicit:
+                    self._named_but_unknown(cand.path, src, problem, why)
             return
         self.result.files.append(src.path)
         self.by_kind[kind].append(src)
+
+    def _named_but_unknown(self, path: str, src: SourceFile, problem: Problem | None, why: str) -> None:
+        """A file named on the command line that is none of the kinds: never a silent skip.
+        A template or an env file without ``QDRANT__`` variables (compose interpolation) is
+        listed as skipped; anything else is an input error, unless ``ignore_unknown``."""
+        if problem is not None and problem.template:
+            self.result.skipped.append((path, problem.message))
+        elif why == ENV_WITHOUT_OVERRIDES:
+            self.result.skipped.append((path, why))
+        elif not self.ignore_unknown:
+            guess = likely_kind(src)
+            self.result.errors.append(FileError(path, (
+                "not recognised as a Qdrant config, compose file, Kubernetes manifest, Helm values or env "
+                f"file; to lint it as one, give --kind {guess or 'KIND'}"
+                + ("" if guess else f" ({', '.join(KINDS)})") + " (or --ignore-unknown to skip such files)")))
 
     def build(self) -> list[Target]:
         ctx, opts = self.ctx, self.options
@@ -215,6 +246,7 @@ class _Run:
             f"{n[8:].split(': ', 1)[0]} was read as part of a compose file beside it"
             if n.startswith("skipped ") and ctx.is_used(n[8:].split(": ", 1)[0]) else n
             for n in self.result.notes]
+        self.result.skipped = [(p, why) for p, why in self.result.skipped if not ctx.is_used(p)]
         used_elsewhere = [s.path for s in self.by_kind["qdrant-config"] + self.by_kind["env"]
                           if ctx.is_used(s.path)]
         for path in used_elsewhere:
@@ -268,6 +300,7 @@ def lint_paths(
     peer_uris: Sequence[str] = (),
     now: datetime | None = None,
     baseline: set[str] | None = None,
+    ignore_unknown: bool = False,
 ) -> LintResult:
     """Lint files and directories (default ``.``). ``project`` is a
     ``qdrantsec.lint.suppress.ProjectConfig`` (None: no project file); ``baseline`` a set of
@@ -283,7 +316,8 @@ def lint_paths(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _lint(paths, kind, env_files, rules, project, cert_expiry_days, peer_uris, now, baseline)
+        return _lint(paths, kind, env_files, rules, project, cert_expiry_days, peer_uris, now, baseline,
+                     ignore_unknown)
     finally:
         if was_enabled:
             gc.enable()
@@ -292,11 +326,11 @@ def lint_paths(
 def _lint(
     paths: Sequence[str], kind: str | None, env_files: Sequence[str], rules: Sequence[Rule] | None,
     project: Any, cert_expiry_days: int, peer_uris: Sequence[str], now: datetime | None,
-    baseline: set[str] | None,
+    baseline: set[str] | None, ignore_unknown: bool = False,
 ) -> LintResult:
     options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
     ignored = project.path_ignored if project is not None else None
-    run = _Run(kind, env_files, options, ignored)
+    run = _Run(kind, env_files, options, ignored, ignore_unknown)
     seen: set[str] = set()
 
     def unlistable(path: str, message: str) -> None:

@@ -87,8 +87,13 @@ def summary_line(result: LintResult, show_suppressed: bool) -> str:
     skipped = getattr(result, "skipped", None) or []
     if skipped:
         names = ", ".join(path for path, _ in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
-        text += (f" Skipped {_plural(len(skipped), 'named file')} ({names}): templates are not YAML "
-                 "until rendered; lint the rendered output.")
+        if all("template" in why for _, why in skipped):
+            why = "templates are not YAML until rendered; lint the rendered output."
+        elif len({w for _, w in skipped}) == 1:  # e.g. env files without QDRANT__ variables
+            why = f"{skipped[0][1]}."
+        else:
+            why = "-v says why for each."
+        text += f" Skipped {_plural(len(skipped), 'named file')} ({names}): {why}"
     return text
 
 

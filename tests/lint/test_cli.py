@@ -38,7 +38,9 @@ def write(path: Path, text: str) -> Path:
 
 def test_exit_codes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(repo / "docs" / "README.md", "nothing to lint\n")
-    assert lint(capsys, "docs")[0] == 0
+    code, _, err = lint(capsys, "docs")
+    assert code == 2 and "error: no Qdrant deployment found in docs" in err
+    assert lint(capsys, "docs", "--allow-empty")[0] == 0
     write(repo / "deploy" / "config.yaml", OPEN_CONFIG)
     assert lint(capsys, "deploy")[0] == 1  # QS201/QS101 are critical
     assert lint(capsys, "deploy", "--exit-zero")[0] == 0

@@ -45,6 +45,35 @@ def test_kind_by_content(tmp_path: Path, name: str, text: str, kind: str | None)
     assert kind_of(tmp_path, name, text) == kind
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    # Qdrant's own sections with keys it does not have: Qdrant ignores them and runs with its
+    # defaults, so these are the configs that most need linting
+    ("service:\n  api_keys:\n    admin: x\n", "qdrant-config"),
+    ("service:\n  apiKey: x\n", "qdrant-config"),
+    ("service:\n  read-only-api-key: x\n", "qdrant-config"),
+    ("service:\n  bind: 0.0.0.0\nstorage:\n  data_dir: /data\n", "qdrant-config"),
+    ("service:\n  host: 0.0.0.0\n  api_keys: {admin: x}\nstorage:\n  path: ./d\nlog:\n  level: info\n",
+     "qdrant-config"),
+    ("inference:\n  adress: http://x\ngpu:\n  indexng: true\n", "qdrant-config"),
+    ("feature_flags:\n  all: true\n", "qdrant-config"),
+    ("debugger:\n  pyroscope: {url: http://p}\n", "qdrant-config"),
+    # the same names, holding another tool's settings
+    ("service:\n  type: LoadBalancer\n  port: 6333\n", None),  # a chart's Kubernetes Service
+    ("service:\n  type: ClusterIP\nstorage:\n  size: 10Gi\n", None),
+    ("service:\n  loadBalancerIP: 10.0.0.1\ncluster:\n  x: 1\n", None),
+    ("service: billing\nprovider:\n  name: aws\nfunctions: {}\n", None),  # serverless.yml
+    ("service:\n  bind: 0.0.0.0\n", None),  # one section, nothing of Qdrant's in it
+    ("cluster:\n  name: prod\n", None),
+    ("tls:\n  enabled: true\n  secretName: x\n", None),
+    ("service:\n  api_keys: {admin: x}\nimage: nginx\nreplicas: 2\nports: [80]\n", None),
+    ("debug: true\n", None),
+])
+def test_qdrant_sections_with_unknown_keys(tmp_path: Path, text: str, kind: str | None) -> None:
+    assert kind_of(tmp_path, "conf.yaml", text) == kind
+
+
+
+
 def test_kind_does_not_depend_on_the_name(tmp_path: Path) -> None:
     assert kind_of(tmp_path, "docker-compose.yml", "service:\n  enable_tls: false\n") == "qdrant-config"
     assert kind_of(tmp_path, "config.yaml", "services:\n  q:\n    image: qdrant/qdrant\n") == "compose"

@@ -252,7 +252,8 @@ def test_fuzzed_files_never_crash_the_engine_or_the_rules(tmp_path: Path, name: 
     def check(parts: list[str]) -> None:
         path.write_bytes("".join(parts).encode("utf-8"))
         res = lint_paths([str(path)], rules=rules)
-        assert res.errors == [], res.errors
+        # the only error a readable named file may give: it is none of the kinds
+        assert all(e.message.startswith("not recognised as a Qdrant config") for e in res.errors), res.errors
 
     check()
 
@@ -291,6 +292,8 @@ def test_fuzzed_structures_never_crash_the_engine_or_the_rules(
         path.write_text(yaml.safe_dump({**seed_doc, **doc}))
         for kind in (None, "qdrant-config", "compose", "k8s", "helm-values"):
             res = lint_paths([str(path)], rules=rules, kind=kind)
-            assert res.errors == [], res.errors
+            # undetected, the named file is an input error saying so; never another error
+            assert all(kind is None and e.message.startswith("not recognised as a Qdrant config")
+                       for e in res.errors), res.errors
 
     check()
