@@ -135,6 +135,11 @@ class _Base:
     spec: PeerSpec
     runner: Runner = field(repr=False)
     timeout: float = DEFAULT_COMMAND_TIMEOUT_S
+    #: every key this driver has read or written: redacted from command output in messages
+    _seen: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def _remember(self, *keys: str | None) -> None:
+        self._seen.update(k for k in keys if k)
 
     def _restart_command(self) -> str:
         assert self.spec.restart is not None  # the inventory requires it
@@ -143,7 +148,7 @@ class _Base:
     def restart(self) -> None:
         command = self._restart_command()
         result = self.runner.run(command, env_extra={}, timeout=self.timeout,
-                                 what=f"peer {self.spec.name}: restart")
+                                 what=f"peer {self.spec.name}: restart").redacted(self._seen)
         if not result.ok:
             raise RestartError(
                 f"peer {self.spec.name}: the restart command {_failure(result, self.timeout)}: {command}"
@@ -184,6 +189,7 @@ class _FileBase(_Base):
         raise NotImplementedError
 
     def set_keys(self, api_key: str, alt_api_key: str | None) -> str | None:
+        self._remember(api_key, alt_api_key)
         check_key(api_key, role="api_key")
         if alt_api_key is not None:
             check_key(alt_api_key, role="alt_api_key")
@@ -210,13 +216,14 @@ class FileDriver(_FileBase):
             raise InputError(f"{self.path}: expected one YAML document, found {len(docs)}")
         root = docs[0].root if docs else None
         cfg = build_effective([(self.path, root)] if root is not None else [])
-        enforce = cfg.get("service.enforce_internal_auth")
-        return ConfigKeys(
+        keys = ConfigKeys(
             api_key=_string_setting(cfg.get("service.api_key"), "service.api_key", self.path),
             alt_api_key=_string_setting(cfg.get("service.alt_api_key"), "service.alt_api_key", self.path),
-            enforce_internal_auth=_file_bool(enforce),
+            enforce_internal_auth=_file_bool(cfg.get("service.enforce_internal_auth")),
             source=f"file {self.path}",
         )
+        self._remember(keys.api_key, keys.alt_api_key)
+        return keys
 
     def _edit(self, text: str, api_key: str, alt_api_key: str | None) -> str:
         from qdrantsec.rotation.yamledit import edit_service_keys
@@ -239,9 +246,11 @@ class EnvFileDriver(_FileBase):
         if ENFORCE_NAME in env:
             value, error = coerce_env_value("service.enforce_internal_auth", env[ENFORCE_NAME])
             enforce = value if error is None and isinstance(value, bool) else None
-        return ConfigKeys(api_key=env.get(NAMES["api_key"]) or None,
+        keys = ConfigKeys(api_key=env.get(NAMES["api_key"]) or None,
                           alt_api_key=env.get(NAMES["alt_api_key"]) or None,
                           enforce_internal_auth=enforce, source=f"env-file {self.path}")
+        self._remember(keys.api_key, keys.alt_api_key)
+        return keys
 
     def _edit(self, text: str, api_key: str, alt_api_key: str | None) -> str:
         from qdrantsec.rotation.envedit import edit_env_keys
@@ -265,13 +274,14 @@ class CommandDriver(_Base):
 
     def set_keys(self, api_key: str, alt_api_key: str | None) -> str | None:
         """Runs ``apply`` every time: it must be idempotent itself."""
+        self._remember(api_key, alt_api_key)
         check_key(api_key, role="api_key")
         if alt_api_key is not None:
             check_key(alt_api_key, role="alt_api_key")
         command = self._apply_command()
         env = {API_KEY_ENV: api_key, ALT_API_KEY_ENV: alt_api_key or ""}
         result = self.runner.run(command, env_extra=env, timeout=self.timeout,
-                                 what=f"peer {self.spec.name}: apply")
+                                 what=f"peer {self.spec.name}: apply").redacted(self._seen)
         if not result.ok:
             raise ApplyError(
                 f"peer {self.spec.name}: the apply command {_failure(result, self.timeout)}: {command}"

@@ -6,7 +6,7 @@ end stays as it was.
 systemd and compose read env files differently (compose interpolates ``$VAR`` in unquoted
 and double-quoted values and cuts `` #`` comments; systemd keeps both, and takes backslash
 escapes in unquoted values). A value is therefore written only in a form both read as the
-same bytes: bare when it is made of ``A-Z a-z 0-9 _ - . , / + = : @ % ^ ~``, else in single
+same bytes: bare when it is made of ``A-Z a-z 0-9 _ - . , / + = : @ % ^``, else in single
 quotes (literal for both) when it holds no ``'`` and does not end with a backslash (compose
 would read ``\\'`` as an escaped quote); anything else is refused.
 
@@ -25,7 +25,7 @@ NAMES = {"api_key": "QDRANT__SERVICE__API_KEY", "alt_api_key": "QDRANT__SERVICE_
 ENFORCE_NAME = "QDRANT__SERVICE__ENFORCE_INTERNAL_AUTH"
 _ASSIGN = re.compile(r"^(?P<lead>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)"
                      r"(?P<eq>[ \t]*=[ \t]*)(?P<value>.*?)(?P<eol>\r?\n)?\Z", re.S)
-_BARE_SAFE = re.compile(r"[A-Za-z0-9_\-.,/+=:@%^~]+\Z")
+_BARE_SAFE = re.compile(r"[A-Za-z0-9_\-.,/+=:@%^]+\Z")
 
 
 def read_env_vars(text: str) -> dict[str, str]:
@@ -84,9 +84,12 @@ def _edit(lines: list[str], var: str, value: str | None, eol: str, use_export: b
         _refuse_multiline(m.group("value"), var, name, number)
         if value is None or done:
             continue  # removed, or a later duplicate of the line just written
+        done = True
+        if _line_value(line) == value:
+            out.append(line)  # already so: the line stays exactly as written
+            continue
         out.append(f"{m.group('lead')}{m.group('export') or ''}{m.group('name')}="
                    f"{encode_value(value, name=var)}{m.group('eol') or ''}")
-        done = True
     if value is not None and not done:
         out = _insert(out, var, f"{var}={encode_value(value, name=var)}", eol, use_export)
     return out
@@ -106,6 +109,13 @@ def _insert(lines: list[str], var: str, assignment: str, eol: str, use_export: b
     if lines and not lines[-1].endswith("\n"):
         lines = [*lines[:-1], lines[-1] + eol]
     return [*lines, f"{'export ' if use_export else ''}{assignment}{eol}"]
+
+
+def _line_value(line: str) -> str | None:
+    from qdrantsec.lint.inputs.envfile import parse_env_lines
+
+    parsed = parse_env_lines(line)
+    return parsed[0].value if parsed else None
 
 
 def _refuse_multiline(value: str, var: str, name: str, number: int) -> None:

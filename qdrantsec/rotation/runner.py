@@ -66,6 +66,14 @@ class CompletedCommand:
     def ok(self) -> bool:
         return not self.timed_out and self.returncode == 0
 
+    def redacted(self, secrets: Collection[str]) -> CompletedCommand:
+        """The same result with every one of ``secrets`` in the output replaced by its
+        fingerprint (a restart script that prints the config it restarts with)."""
+        import dataclasses
+
+        return dataclasses.replace(self, stdout_tail=tuple(redact(x, secrets) for x in self.stdout_tail),
+                                   stderr_tail=tuple(redact(x, secrets) for x in self.stderr_tail))
+
     def last_error_line(self) -> str | None:
         """The last non-blank line of stderr (else of stdout), one line, at most 200 chars."""
         for lines in (self.stderr_tail, self.stdout_tail):
@@ -218,15 +226,20 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         return
 
 
-def _tail(fh: IO[bytes], secrets: list[str]) -> tuple[str, ...]:
+def redact(text: str, secrets: Collection[str]) -> str:
+    """``text`` with each non-empty secret replaced by ``<key sha256:...>``."""
     from qdrantsec.secrets import fingerprint
 
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, f"<key {fingerprint(secret)}>")
+    return text
+
+
+def _tail(fh: IO[bytes], secrets: list[str]) -> tuple[str, ...]:
     fh.flush()
     size = fh.seek(0, os.SEEK_END)
     fh.seek(max(0, size - _TAIL_BYTES))
-    text = fh.read().decode("utf-8", "replace")
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, f"<key {fingerprint(secret)}>")
+    text = redact(fh.read().decode("utf-8", "replace"), secrets)
     lines = text.splitlines()
     if size > _TAIL_BYTES and lines:
         lines = lines[1:]  # the first line is probably cut

@@ -165,6 +165,8 @@ def _splice(text: str, key: str, value: str | None, name: str) -> str:
         if value is not None:
             if not isinstance(v, yaml.ScalarNode):
                 raise _CannotSplice
+            if v.value == value and (v.style is not None or _qdrant_str(v.value) == value):
+                return text  # already so: the value stays exactly as written
             return _replace(text, v, _scalar(value, v.style), block_scalar=v.style in ("|", ">"))
         return _remove(text, service_key, service, entries, i, eol)
     if value is None:
@@ -186,6 +188,12 @@ def _scalar(value: str, style: str | None) -> str:
     if style == "'":
         return "'" + value.replace("'", "''") + "'"
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _qdrant_str(plain: str) -> object:
+    from qdrantsec.qdrant.config import qdrant_scalar
+
+    return qdrant_scalar(plain)
 
 
 def _yaml11_str(value: str) -> bool:
