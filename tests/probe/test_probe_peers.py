@@ -127,3 +127,19 @@ def test_hardened_instance(probe: Any, hardened: PeerProcess, tls_material: TlsM
     denied = [e for e in new if e.get("method") == "delete_collection"]
     assert denied and all(e["result"] == "denied" for e in denied)
     assert API_KEY not in run.out + run.err and RO_KEY not in run.out + run.err
+
+
+def test_read_only_key_that_is_really_the_admin_key(probe: Any, hardened: PeerProcess,
+                                                    tls_material: TlsMaterial, tmp_path: Path) -> None:
+    before = _storage(hardened)
+    fake_ro = write_key(tmp_path, "ro.key", API_KEY)  # handed out as "read-only", but it is the admin key
+    run = probe(hardened.url, "--ca-cert", str(tls_material.ca.cert), "--read-only-key-file", fake_ro,
+                "--cert-expiry-days", "1", "--format", "json")
+    assert run.code == 1
+    finding = next(f for f in run.json()["findings"] if f["rule"] == "QP301")
+    assert finding["severity"] == "critical"
+    assert finding["url"].startswith(f"{hardened.url}/collections/qdrantsec-probe-")
+    assert _storage(hardened) == before
+    real_ro = write_key(tmp_path, "real-ro.key", RO_KEY)
+    assert "QP301" not in probe(hardened.url, "--ca-cert", str(tls_material.ca.cert),
+                                "--read-only-key-file", real_ro, "--format", "json").rules()
