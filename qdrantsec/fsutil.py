@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from qdrantsec.errors import InputError
@@ -19,9 +20,17 @@ from qdrantsec.errors import InputError
 SECRET_MODE = 0o600
 
 
+def _pieces(data: bytes | str | Iterable[bytes | str]) -> Iterable[bytes]:
+    if isinstance(data, bytes):
+        return (data,)
+    if isinstance(data, str):
+        return (data.encode(),)
+    return (piece.encode() if isinstance(piece, str) else piece for piece in data)
+
+
 def atomic_write(
     path: str | os.PathLike[str],
-    data: bytes | str,
+    data: bytes | str | Iterable[bytes | str],
     *,
     mode: int = 0o644,
     overwrite: bool = False,
@@ -37,10 +46,12 @@ def atomic_write(
     A target that is not a regular file (``/dev/stdout``, ``/dev/null``, a FIFO) is never
     replaced by the rename, which would destroy a device node when run as root: with
     ``stream_ok`` (reports) the data is written into it, otherwise it is refused.
+
+    ``data`` may come in pieces (an iterable of bytes or str, e.g. a report rendered a
+    finding at a time); they are written one after the other, never joined in memory.
     """
     target = Path(str(path))
-    if isinstance(data, str):
-        data = data.encode()
+    pieces = _pieces(data)
     if not str(path):
         raise InputError("the output file name is empty")
     if str(path).endswith(("/", os.sep)):  # Path() would drop the slash and write a file "dir"
@@ -57,7 +68,7 @@ def atomic_write(
     if is_special_path(target) or (st is not None and not stat.S_ISREG(st.st_mode)):
         if not stream_ok:
             raise InputError(f"{target} is not a regular file; refusing to replace it")
-        return _write_stream(target, data)
+        return _write_stream(target, pieces)
     if os.path.lexists(target) and not overwrite:
         raise InputError(f"{target} already exists", hint="use --force to replace it")
     for stale in stale_temps(parent, target.name):  # a killed run's temp file (maybe a key)
@@ -71,7 +82,8 @@ def atomic_write(
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in pieces:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         crash_point()
@@ -158,11 +170,12 @@ def is_special_path(path: str | os.PathLike[str]) -> bool:
     return os.path.abspath(path).startswith(("/dev/", "/proc/"))
 
 
-def _write_stream(target: Path, data: bytes) -> None:
+def _write_stream(target: Path, data: Iterable[bytes]) -> None:
     """Write into a device or FIFO (e.g. ``--output /dev/stdout``) without replacing it."""
     try:
         with open(target, "wb") as fh:
-            fh.write(data)
+            for piece in data:
+                fh.write(piece)
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     return None

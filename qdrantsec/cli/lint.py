@@ -206,7 +206,7 @@ def _run(
     from qdrantsec.lint.engine import lint_paths
     from qdrantsec.lint.model import Severity
     from qdrantsec.output import error, note, shorten
-    from qdrantsec.output.lint_formats import pick_auto_format, render
+    from qdrantsec.output.lint_formats import pick_auto_format, render_chunks
 
     pairs = _pairs(formats, outputs)
     threshold = Severity.parse(fail_on) if fail_on is not None else None
@@ -216,7 +216,7 @@ def _run(
     known = suppress.load_baseline(baseline) if baseline else None
     result = lint_paths(paths, kind=kind, env_files=env_files, rules=rules, project=project,  # type: ignore[arg-type]
                         cert_expiry_days=cert_expiry_days, peer_uris=peer_uris, baseline=known,
-                        ignore_unknown=ignore_unknown)
+                        ignore_unknown=ignore_unknown, stream=True)  # memory flat in the file count
     if verbose:
         for line in result.notes:
             note(f"qdrantsec: {line}")
@@ -237,14 +237,16 @@ def _run(
         if fmt == "auto":
             fmt, color = pick_auto_format(os.environ, out is None and sys.stdout.isatty())
             color = color and out is None
-        text = render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,  # type: ignore[arg-type]
-                      tool_version=__version__)
+        # the report in pieces (JSON a finding at a time): a large run's is never held whole
+        text = render_chunks(result, fmt, color=color, show_suppressed=show_suppressed,
+                             rules=rules, tool_version=__version__)  # type: ignore[arg-type]
         stream = _std_stream(out)
         if out is None or stream is not None:
             # -o /dev/stdout writes through sys.stdout: a second open of the same file
             # would not share its offset and would overwrite what stdout already wrote
             stream = stream or sys.stdout
-            stream.write(text)
+            for piece in text:
+                stream.write(piece)
             stream.flush()
         else:
             parent = os.path.dirname(out)

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from qdrantsec.errors import UsageError
 from qdrantsec.lint.discover import (
@@ -83,11 +83,18 @@ class _Run:
             self.ctx.use(path)
             if src.problem is not None:
                 self.result.errors.append(FileError(path, f"--env-file: {src.problem.message}"))
+            elif not any(v.name.upper().startswith("QDRANT__") or v.name == "RUN_MODE" for v in src.env()):
+                # applied, it would change nothing: the run would lint as if it were not given
+                self.result.errors.append(FileError(path, (
+                    "--env-file: no QDRANT__ variable (nor RUN_MODE) in it, so it changes nothing; Qdrant "
+                    "reads QDRANT__SECTION__KEY=value, e.g. QDRANT__SERVICE__API_KEY")))
             else:
                 self.env_files.append(src)
                 self.result.files.append(src.path)
         self.by_kind: dict[str, list[SourceFile]] = {k: [] for k in KINDS}
         self.kustomizations: list[SourceFile] = []
+        self.included: set[str] = set()
+        self.used_elsewhere: list[str] = []
 
     def skip(self, path: str, why: str) -> None:
         self.result.notes.append(f"skipped {path}: {why}")
@@ -186,12 +193,16 @@ class _Run:
                 f"file; to lint it as one, give --kind {guess or 'KIND'}"
                 + ("" if guess else f" ({', '.join(KINDS)})") + " (or --ignore-unknown to skip such files)")))
 
-    def build(self) -> list[Target]:
+    def build(self, *, finish: bool = True) -> list[Target]:
+        """The targets of the files classified so far (``finish``: and the notes, once the
+        whole run is built; a run built a directory at a time finishes at the end)."""
         ctx, opts = self.ctx, self.options
         targets: list[Target] = []
         compose_paths = {os.path.normpath(s.path) for s in self.by_kind["compose"]}
         # a file another compose file includes is part of that project, not one of its own
-        included = {p for s in self.by_kind["compose"] for p in included_files(s)}
+        # (run-wide: a compose file linted earlier may include one of these)
+        self.included.update(p for s in self.by_kind["compose"] for p in included_files(s))
+        included = self.included
         for src in self.by_kind["compose"]:
             if os.path.normpath(src.path) in included:
                 ctx.use(src.path)
@@ -240,6 +251,15 @@ class _Run:
                 continue
             if ctx.report_file(src, "env"):
                 targets.append(env_target(ctx, src, opts))
+        self.used_elsewhere.extend(s.path for s in self.by_kind["qdrant-config"] + self.by_kind["env"]
+                                   if ctx.is_used(s.path))
+        if finish:
+            self.finish()
+        return targets
+
+    def finish(self) -> None:
+        """The notes and the skipped list once every file has been built."""
+        ctx = self.ctx
         # a `.env` read for compose interpolation (or an override merged into its base) was
         # "skipped" as a file of its own: say what it was used for instead
         self.result.notes = [
@@ -247,11 +267,8 @@ class _Run:
             if n.startswith("skipped ") and ctx.is_used(n[8:].split(": ", 1)[0]) else n
             for n in self.result.notes]
         self.result.skipped = [(p, why) for p, why in self.result.skipped if not ctx.is_used(p)]
-        used_elsewhere = [s.path for s in self.by_kind["qdrant-config"] + self.by_kind["env"]
-                          if ctx.is_used(s.path)]
-        for path in used_elsewhere:
+        for path in self.used_elsewhere:
             self.result.notes.append(f"{path} is linted as part of the service that uses it")
-        return targets
 
 
 def run_rules(rules: Iterable[Rule], targets: Iterable[Target], errors: list[FileError]) -> list[Finding]:
@@ -301,33 +318,202 @@ def lint_paths(
     now: datetime | None = None,
     baseline: set[str] | None = None,
     ignore_unknown: bool = False,
+    stream: bool = False,
 ) -> LintResult:
     """Lint files and directories (default ``.``). ``project`` is a
     ``qdrantsec.lint.suppress.ProjectConfig`` (None: no project file); ``baseline`` a set of
-    fingerprints from ``suppress.load_baseline``."""
+    fingerprints from ``suppress.load_baseline``.
+
+    The run goes a directory at a time and lets go of each directory's files once their
+    findings are made. With ``stream`` (the CLI) it also keeps no targets (``targets``
+    holds a ``TargetSummary`` for each) and ``findings`` is a ``FindingStore`` that spills
+    to disk, so memory stays flat however many files there are; without it the result holds
+    the targets and a list of findings, for callers that look into them."""
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r} (use one of: {', '.join(KINDS)})")
     if any(not str(p).strip() for p in paths):  # `lint "$UNSET"` must not lint nothing and pass
         raise UsageError("an empty PATH was given", hint="name a file or directory, or give none for '.'")
-    # The parsed files stay in memory for the whole run (targets point into them), and the
-    # cyclic garbage collector would rescan that growing heap again and again: pausing it
-    # for the run saves about a quarter of the time on a thousand files. The run creates
-    # almost no cyclic garbage; the collector is back on (and catches up) afterwards.
+    # The cyclic garbage collector would rescan the parsed files (many small objects, no
+    # cycles) again and again: pausing it for the run saves about a quarter of the time.
+    # What a directory no longer needs is freed by reference counting; the collector is
+    # back on (and catches up) afterwards.
     was_enabled = gc.isenabled()
     gc.disable()
+    args = (paths, kind, env_files, rules, project, cert_expiry_days, peer_uris, now, baseline,
+            ignore_unknown)
     try:
-        return _lint(paths, kind, env_files, rules, project, cert_expiry_days, peer_uris, now, baseline,
-                     ignore_unknown)
+        if _by_directory(paths):
+            try:
+                return _lint_units(*args, stream=stream)
+            except _Conflict:
+                pass  # a deployment reaches into a directory already linted: lint the run whole
+        return _lint_whole(*args)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _lint(
+class TargetSummary(NamedTuple):
+    """What is left of a target once its findings are made (``lint_paths(stream=True)``)."""
+
+    kind: str
+    file: str
+    label: str
+
+
+class _Conflict(Exception):
+    """A file of a directory already linted turned out to belong to a deployment of a later
+    one (an overlay's ``../base``, a compose ``include`` or mount of ``../shared``): the
+    directory-at-a-time run would have linted it alone, so the run is linted whole."""
+
+
+#: the order in which a whole run builds its targets (compose, kustomize and Kubernetes
+#: sets, Helm, standalone configs, env files): findings are numbered in that order
+_KIND_RANK = {"compose": 0, "k8s": 1, "helm-values": 2, "qdrant-config": 3, "env": 4}
+
+
+def _by_directory(paths: Sequence[str]) -> bool:
+    """A named pipe (``<(helm template ...)``) can be read once only, and a directory-at-a-
+    time run may have to start again: such runs are linted whole."""
+    import stat
+
+    for p in paths or ["."]:
+        try:
+            if not stat.S_ISREG(os.stat(p).st_mode) and not os.path.isdir(p):
+                return False
+        except OSError:
+            pass  # missing: reported as such either way
+    return True
+
+
+def _lint_units(
+    paths: Sequence[str], kind: str | None, env_files: Sequence[str], rules: Sequence[Rule] | None,
+    project: Any, cert_expiry_days: int, peer_uris: Sequence[str], now: datetime | None,
+    baseline: set[str] | None, ignore_unknown: bool = False, *, stream: bool,
+) -> LintResult:
+    """The run a directory at a time: classify the files of one directory, build its
+    deployments, run the rules, apply the suppressions, keep the findings compactly and let
+    go of the parsed files. Raises ``_Conflict`` when a later directory uses a file of an
+    earlier one (see ``_Conflict``). The findings, notes and files are those of the whole
+    run (``_lint_whole``): findings carry a sequence number in the whole run's order, and
+    the store sorts and de-duplicates them as it does."""
+    from qdrantsec.lint import suppress
+    from qdrantsec.lint.store import FindingStore
+
+    options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
+    ignored = project.path_ignored if project is not None else None
+    run = _Run(kind, env_files, options, ignored, ignore_unknown)
+    ctx, result = run.ctx, run.result
+    active = list(default_rules() if rules is None else rules)
+    if project is not None:
+        active = [r for r in active if project.rule_enabled(r.id)]
+    sup = suppress.Suppressor(project if project is not None else suppress.ProjectConfig(), baseline,
+                              run.sources.lines)
+    store = FindingStore(spill=stream)
+    env_keys = {os.path.normpath(p) for p in env_files}
+    used_now: list[str] = []
+    use = ctx.use
+
+    def tracked_use(path: str) -> None:
+        used_now.append(path)
+        use(path)
+
+    ctx.use = tracked_use  # type: ignore[method-assign]
+    earlier: set[str] = set()  # files of the directories already done
+    done_dirs: set[str] = set()
+    unit_files: list[str] = []
+    unit_dir: str | None = None
+    unit = 0
+    extra = 0
+    reasonless_done: set[str] = set()
+    targets_kept: list[Any] = []
+    seen: set[str] = set()
+    files_mark = len(result.files)
+
+    def finish_unit() -> None:
+        nonlocal unit, extra, files_mark
+        built_from = len(ctx.findings)
+        targets = run.build(finish=False)
+        if any(os.path.normpath(p) in earlier for p in used_now):
+            store.close()
+            raise _Conflict
+        used_now.clear()
+        numbered: list[tuple[Finding, tuple[int, ...]]] = [
+            (f, (0, 0 if i < built_from else 1, unit, i)) for i, f in enumerate(ctx.findings)]
+        for ti, target in enumerate(targets):
+            rank = _KIND_RANK.get(target.kind, len(_KIND_RANK))
+            for j, f in enumerate(run_rules(active, [target], result.errors)):
+                numbered.append((f, (1, rank, unit, ti, j)))
+        files = dict.fromkeys([*(f.location.file for f, _ in numbered if f.location.file),
+                               *result.files[files_mark:]])
+        for f, seq in numbered:
+            g = sup.one(f)
+            if g is not None:
+                store.add(g, seq)
+        for file in files:
+            if file in reasonless_done:
+                continue
+            reasonless_done.add(file)
+            for q in sup.reasonless(file):
+                g = sup.one(q)
+                if g is not None:
+                    store.add(g, (2, extra))
+                    extra += 1
+        if stream:
+            targets_kept.extend(TargetSummary(t.kind, t.file, t.label) for t in targets)
+        else:
+            targets_kept.extend(targets)
+        # let go of this directory: its parsed files, findings and comments
+        ctx.findings.clear()
+        run.by_kind = {k: [] for k in KINDS}
+        run.kustomizations = []
+        run.sources.release(keep=env_keys)
+        sup.forget()
+        earlier.update(unit_files)
+        unit_files.clear()
+        files_mark = len(result.files)
+        unit += 1
+
+    def unlistable(path: str, message: str) -> None:
+        result.errors.append(FileError(path, message))
+
+    for cand in discover(list(paths) or ["."], ignored=ignored, on_skip=run.skip,
+                         on_error=unlistable):
+        key = os.path.normpath(cand.path)
+        if key in seen or key in env_keys:
+            continue  # given twice (a file and its directory), or an --env-file found by the walk
+        seen.add(key)
+        here = os.path.dirname(key)
+        if here != unit_dir:
+            if unit_dir is not None:
+                finish_unit()
+                done_dirs.add(unit_dir)
+            if here in done_dirs:  # `lint a/x.yaml b a/y.yaml`: a/ comes back
+                store.close()
+                raise _Conflict
+            unit_dir = here
+        run.classify(cand)
+        unit_files.append(key)
+    finish_unit()
+    run.finish()
+    result.targets = targets_kept
+    result.notes.extend(ctx.notes)
+    for q in sup.expired():
+        g = sup.one(q)
+        if g is not None:
+            store.add(g, (3, extra))
+            extra += 1
+    result.findings = store if stream else list(store)  # type: ignore[assignment]
+    return result
+
+
+def _lint_whole(
     paths: Sequence[str], kind: str | None, env_files: Sequence[str], rules: Sequence[Rule] | None,
     project: Any, cert_expiry_days: int, peer_uris: Sequence[str], now: datetime | None,
     baseline: set[str] | None, ignore_unknown: bool = False,
 ) -> LintResult:
+    """The run as a whole: every file classified, then every deployment built, then the
+    rules; everything is kept until the end."""
     options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
     ignored = project.path_ignored if project is not None else None
     run = _Run(kind, env_files, options, ignored, ignore_unknown)

@@ -46,7 +46,8 @@ def pack(f: Finding, seq: tuple[int, ...]) -> tuple[Any, ...]:
     fvals[_LOC] = None
     fvals[_SEV] = int(f.severity)
     raw = loc.file or ""
-    return (display_path(raw) if raw else "", loc.line or 0, loc.column or 0, f.rule, f.message, raw, seq,
+    where = display_path(raw) if raw else (getattr(loc, "url", None) or "")
+    return (where, loc.line or 0, loc.column or 0, f.rule, f.message, raw, seq,
             lvals, tuple(fvals))
 
 
@@ -60,6 +61,9 @@ def unpack(rec: tuple[Any, ...]) -> Finding:
 class FindingStore:
     """An append-only collection of findings that iterates in output order (see the module
     docstring). ``len()`` and iteration count and yield the de-duplicated findings."""
+
+    #: formatters need not sort it again
+    in_output_order = True
 
     def __init__(self, *, spill: bool = False) -> None:
         self._spill = spill

@@ -10,7 +10,7 @@ can show them as dismissed rather than lose them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +154,23 @@ def render(
 
         return lint_junit.render(result, rules=rules, show_suppressed=show_suppressed)
     raise UsageError(f"unknown lint format {fmt!r} (use one of: {', '.join(FORMATS)})")
+
+
+def render_chunks(
+    result: LintResult,
+    fmt: str,
+    *,
+    color: bool,
+    show_suppressed: bool,
+    rules: list[RuleSpec],
+    tool_version: str,
+) -> Iterator[str]:
+    """``render``'s text in pieces to write one after the other: JSON a finding at a time
+    (a large run's report is never held whole), the other formats in one piece."""
+    if fmt == "json":
+        from qdrantsec.output import lint_json
+
+        yield from lint_json.chunks(result, show_suppressed=show_suppressed)
+        return
+    yield render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,
+                 tool_version=tool_version)

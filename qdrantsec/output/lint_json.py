@@ -14,6 +14,8 @@ A probe finding has no file: ``url`` is the request it made, ``evidence`` what i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring as _enc
 from typing import Any
 
 from qdrantsec.lint.model import Finding, LintResult
@@ -41,13 +43,15 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return out
 
 
-def document(result: LintResult, *, show_suppressed: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "findings": [finding_dict(f) for f in ordered(result.findings, show_suppressed)],
+def document(result: LintResult, *, show_suppressed: bool, findings: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if findings:
+        out["findings"] = [finding_dict(f) for f in ordered(result.findings, show_suppressed)]
+    out.update({
         "summary": summarize(result).as_dict(),
         "errors": [{"file": input_path(result, e.file), "message": e.message}
                    for e in sorted(result.errors, key=lambda e: input_path(result, e.file))],
-    }
+    })
     skipped = getattr(result, "skipped", None)
     if skipped:
         out["skipped"] = [{"file": input_path(result, path), "reason": why} for path, why in skipped]
@@ -55,4 +59,40 @@ def document(result: LintResult, *, show_suppressed: bool) -> dict[str, Any]:
 
 
 def render(result: LintResult, *, show_suppressed: bool) -> str:
-    return to_json(document(result, show_suppressed=show_suppressed)) + "\n"
+    return "".join(chunks(result, show_suppressed=show_suppressed))
+
+
+def chunks(result: LintResult, *, show_suppressed: bool) -> Iterator[str]:
+    """``render``'s text a finding at a time (the same bytes as ``to_json(document(...))``),
+    so that a run with a hundred thousand findings is written without holding them all:
+    a ``FindingStore`` is already in output order and is not sorted again."""
+    found = result.findings
+    if getattr(found, "in_output_order", False):
+        items: Iterable[Finding] = (f for f in found if show_suppressed or not f.suppressed)
+    else:
+        items = ordered(found, show_suppressed)
+    yield '{\n  "findings": ['
+    first = True
+    for f in items:
+        yield ("\n" if first else ",\n") + _indented(finding_dict(f))
+        first = False
+    yield "]" if first else "\n  ]"
+    rest = document(result, show_suppressed=show_suppressed, findings=False)
+    yield ",\n" + to_json(rest)[2:] + "\n"
+
+
+def _indented(d: dict[str, Any]) -> str:
+    """``d`` as ``to_json`` writes it two levels deep, without its pure-Python encoder for
+    the flat dict of strings, numbers, booleans and nulls a finding is."""
+    parts = []
+    for k, v in d.items():
+        if isinstance(v, str):
+            text = _enc(v)
+        elif v is True or v is False or v is None:
+            text = "true" if v is True else "false" if v is False else "null"
+        elif isinstance(v, int):
+            text = int.__repr__(v)
+        else:  # anything else: the encoder itself, indented as it would be
+            return "\n".join("    " + ln for ln in to_json(d).split("\n"))
+        parts.append(f"      {_enc(k)}: {text}")
+    return "    {\n" + ",\n".join(parts) + "\n    }"
