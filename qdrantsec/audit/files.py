@@ -189,6 +189,18 @@ class LineParser:
         self.groups = groups
         self.checks = [g for g in groups]
         self.trivial = filt.empty
+        self._key: bytes | None = None
+        self._key_uses = 0
+
+    def key_for(self, singles: list[bytes], body: bytes) -> bytes:
+        """The needle to search for: the rarest in a sample, chosen again every 64 blocks."""
+        if len(singles) == 1:
+            return singles[0]
+        if self._key is None or self._key_uses >= 64:
+            self._key = min(singles, key=lambda n: body.count(n, 0, 262144))
+            self._key_uses = 0
+        self._key_uses += 1
+        return self._key
 
     def prefilter(self, line: bytes) -> bool:
         for alts in self.checks:
@@ -231,25 +243,26 @@ class LineParser:
 
 
 def _candidates(body: bytes, parser: LineParser) -> Iterator[tuple[int, bytes]]:
-    """(index of the line in ``body``, line) for every line of ``body`` that passes the
-    prefilter, found with ``bytes.find`` for the rarest single needle when there is one."""
+    """(offset of the line in ``body``, line) for every line of ``body`` that passes the
+    prefilter, found with ``bytes.find`` for the rarest single needle when there is one
+    (the line's number is counted only when a problem must be reported)."""
     singles = [g[0] for g in parser.groups if len(g) == 1]
     if not singles:
         pre = parser.prefilter if parser.groups else None
-        for i, line in enumerate(body.split(b"\n")):
+        start = 0
+        for line in body.split(b"\n"):
             if pre is None or pre(line):
-                yield i, line
+                yield start, line
+            start += len(line) + 1
         return
-    key = min(singles, key=lambda n: body.count(n, 0, 65536)) if len(singles) > 1 else singles[0]
+    key = parser.key_for(singles, body)
     find = body.find
     rfind = body.rfind
     pre = parser.prefilter
     n = len(body)
     pos = 0
-    lineno = 0
-    counted = 0
     bs = find(b"\\")
-    while True:
+    while pos < n:
         p = find(key, pos)
         if bs != -1 and bs < pos:
             bs = find(b"\\", pos)
@@ -263,12 +276,15 @@ def _candidates(body: bytes, parser: LineParser) -> Iterator[tuple[int, bytes]]:
             le = n
         line = body[ls:le]
         if pre(line):
-            lineno += body.count(b"\n", counted, ls)
-            counted = ls
-            yield lineno, line
+            yield ls, line
         pos = le + 1
-        if pos >= n:
-            return
+
+
+def _where(name: str, base: int, body: bytes, offset: int) -> str:
+    return f"{name}:{base + body.count(NL, 0, offset)}"
+
+
+NL = b"\n"
 
 
 def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = None) -> Iterator[Entry]:
@@ -282,7 +298,10 @@ def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = Non
         return
     stats.files_read += 1
     name = "<stdin>" if f.path == "-" else f.path
-    line_base = 1
+    line_base = 1  # counted per block only for sources that cannot be read again
+    counting = not f.seekable
+    counter = LineCounter(f.path) if f.seekable else None
+    consumed = 0
     carry = b""
     try:
         with contextlib.ExitStack() as stack:
@@ -297,24 +316,62 @@ def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = Non
                 if cut == -1:
                     carry = data
                     if len(carry) > MAX_LINE:
-                        stats.malformed_line(f"{name}:{line_base}", "line too long")
+                        stats.malformed_line(f"{name}: a line at byte {consumed}", "line too long")
+                        consumed += len(carry)
                         carry = b""  # the rest of this line is skipped with its next part
                     continue
                 body, carry = data[:cut], data[cut + 1:]
-                base = line_base
-                for i, line in _candidates(body, parser):
-                    e = parser.parse(line, lambda i=i, b=base: f"{name}:{b + i}")
+                base, at = line_base, consumed
+                for off, line in _candidates(body, parser):
+                    if counter is not None:
+                        e = parser.parse(line, lambda o=at + off: f"{name}:{counter.line(o)}")
+                    else:
+                        e = parser.parse(line, lambda o=off, b=base, body=body: _where(name, b, body, o))
                     if e is not None:
                         yield e
-                line_base += body.count(b"\n") + 1
+                consumed += cut + 1
+                if counting:
+                    line_base += body.count(NL) + 1
             if carry and parser.prefilter(carry):
-                e = parser.parse(carry, lambda: f"{name}:{line_base}", last=True)
+                e = parser.parse(carry, lambda: f"{name}:{counter.line(consumed) if counter else line_base}",
+                                 last=True)
                 if e is not None:
                     yield e
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        stats.warn(f"{name}: read error after line {line_base}: {detail}")
+        stats.warn(f"{name}: read error after byte {consumed}: {detail}")
         stats.partial = True
+
+
+class LineCounter:
+    """Line numbers of byte offsets in a plain file, counted only when a problem is reported:
+    the newlines between the last offset asked for and this one are counted (once from the
+    start, then only the distance), so reading backward costs at most one extra pass."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.newlines = 0
+
+    def _count(self, lo: int, hi: int) -> int:
+        n = 0
+        with open(self.path, "rb") as fh:
+            fh.seek(lo)
+            while lo < hi:
+                chunk = fh.read(min(BLOCK, hi - lo))
+                if not chunk:
+                    break
+                lo += len(chunk)
+                n += chunk.count(NL)
+        return n
+
+    def line(self, offset: int) -> int:
+        if offset >= self.offset:
+            self.newlines += self._count(self.offset, offset)
+        else:
+            self.newlines -= self._count(offset, self.offset)
+        self.offset = offset
+        return self.newlines + 1
 
 
 def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None) -> Iterator[Entry]:
@@ -328,29 +385,16 @@ def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None) -> 
         stats.partial = True
         return
     stats.files_read += 1
-    total_nl: list[int] = []  # counted once, when a line number is first needed
+    counter = LineCounter(f.path)
 
-    def line_no(nl_tail: int, index: int) -> str:
-        if not total_nl:
-            count = 0
-            with open(f.path, "rb") as again:
-                remaining = end_size
-                while remaining > 0:
-                    chunk = again.read(min(BLOCK, remaining))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                    count += chunk.count(b"\n")
-            total_nl.append(count)
-        return f"{f.path}:{total_nl[0] - nl_tail + 1 + index}"
+    def where(offset: int) -> str:
+        return f"{f.path}:{counter.line(offset)}"
 
     with fh:
-        end_size = fh.seek(0, os.SEEK_END)
+        end = fh.seek(0, os.SEEK_END)
         if upto is not None:
-            end_size = min(end_size, upto)
-        end = end_size
+            end = min(end, upto)
         carry = b""
-        nl_tail = 0  # newlines from the current body's start to the end
         first = True
         while end > 0:
             start = max(0, end - BLOCK)
@@ -358,23 +402,23 @@ def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None) -> 
             chunk = fh.read(end - start)
             data = chunk + carry if carry else chunk
             if start > 0:
-                cut = data.find(b"\n")
+                cut = data.find(NL)
                 if cut == -1:
                     carry = data
                     end = start
                     if len(carry) > MAX_LINE:
                         carry = b""
-                        stats.malformed += 1
+                        stats.malformed_line(where(start), "line too long")
                     continue
                 carry, body = data[:cut], data[cut + 1:]
+                body_at = start + cut + 1
             else:
-                carry, body = b"", data
-            nl_tail += body.count(b"\n") + (0 if first else 1)
+                carry, body, body_at = b"", data, 0
             found: list[Entry] = []
-            last_index = body.count(b"\n") if first and not body.endswith(b"\n") else -1
-            snapshot = nl_tail
-            for i, line in _candidates(body, parser):
-                e = parser.parse(line, lambda i=i, s=snapshot: line_no(s, i), last=i == last_index)
+            # a last line without its newline may still be being written
+            last_start = body.rfind(NL) + 1 if first and not body.endswith(NL) else -1
+            for off, line in _candidates(body, parser):
+                e = parser.parse(line, lambda o=off + body_at: where(o), last=off == last_start)
                 if e is not None:
                     found.append(e)
             first = False

@@ -269,7 +269,7 @@ def test_a_corrupt_gz_is_a_warning_and_a_partial_answer(tmp_path: Path) -> None:
     res = run("audit", "query", str(good), str(bad))
     assert res.code == 6
     assert stamps(res) == ["2026-12-02T10:00:00Z"]
-    assert res.err.startswith(f"qdrantsec: warning: {bad}: read error after line 1:")
+    assert res.err.startswith(f"qdrantsec: warning: {bad}: read error after byte 0:")
 
 
 @pytest.mark.parametrize(("setup", "message", "code"), [
