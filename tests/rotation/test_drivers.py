@@ -311,21 +311,27 @@ def test_a_byte_order_mark_is_kept(tmp_path: Path) -> None:
     assert config.read_bytes() == f"\ufeffservice:\n  api_key: {NEW}\n".encode()
 
 
-def test_an_unwritable_directory_is_a_halt_and_the_file_is_intact(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root writes anywhere")
-    config = tmp_path / "d" / "c.yaml"
-    config.parent.mkdir()
+def test_a_failed_write_is_a_halt_and_leaves_the_file_and_no_temp_file(tmp_path: Path) -> None:
+    """The write fails for root too: the child may not write a single byte (RLIMIT_FSIZE)."""
+    config = tmp_path / "c.yaml"
     config.write_text(f"service:\n  api_key: {OLD}\n")
-    os.chmod(config.parent, 0o555)
-    try:
-        with pytest.raises(ApplyError) as err:
-            driver_for(config).set_keys(NEW, None)
-        assert err.value.exit_code == ExitCode.HALTED
-        assert err.value.message == f"peer node-1: cannot write {config}: Permission denied"
-    finally:
-        os.chmod(config.parent, 0o755)
+    code = (
+        "import resource, signal, sys\n"
+        "from qdrantsec.rotation.drivers import ApplyError, make_driver\n"
+        "from qdrantsec.rotation.inventory import PeerSpec\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))\n"
+        "spec = PeerSpec('node-1', 'http://127.0.0.1:6333', 0, 'file',\n"
+        f"                path={str(config)!r}, restart='true')\n"
+        "try:\n"
+        f"    make_driver(spec).set_keys({NEW!r}, None)\n"
+        "except ApplyError as exc:\n"
+        "    print(int(exc.exit_code), exc.message, '|', exc.hint)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == (f"20 peer node-1: cannot write {config}: File too large | run qdrantsec "
+                                  "as a user that may write the file and its directory")
     assert config.read_text() == f"service:\n  api_key: {OLD}\n"
+    assert files(tmp_path) == ["c.yaml"]  # the backup that could not be written is gone too
 
 
 # -- the env-file driver ---------------------------------------------------------------------------
