@@ -104,7 +104,8 @@ def print_plan(plan: dict[str, Any], fmt: str, stream: IO[str] | None = None) ->
         for action in phase.get("actions", []):
             lines.append(f"   - {p(action)}")
         for step in phase.get("peers", []):
-            lines.append(f"   {step['order']}) {p(step['peer'])}: " + "; ".join(p(a) for a in step["actions"]))
+            actions = "; ".join(p(a) for a in step["actions"])
+            lines.append(f"   {step['order']}) {p(step['peer'])}: {actions}")
     lines.append("dry run: nothing was changed")
     out.write("\n".join(lines) + "\n")
 

@@ -7,8 +7,8 @@ again with the same arguments, wait until its listeners are up.
 ``PEER_DIR/pid``. Fault switches (files in PEER_DIR, for the tests): ``fail-restart`` makes
 the restart fail (exit 3) without touching the peer; ``no-start`` stops the peer and does
 not start it again (a peer that never comes back). ``launch.json`` may name an ``env_file``
-(``NAME=value`` lines) whose variables are added, as systemd's ``EnvironmentFile=`` does. Used only by tests/rotation; it reads
-no key (the peer reads its own config file).
+(``NAME=value`` lines) whose variables are added, as systemd's ``EnvironmentFile=`` does.
+Used only by tests/rotation; it passes no key on argv (the peer reads its own config).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from tests.rotation.rotlib import (
     switch_cmd,
 )
 
+
 @pytest.fixture
 def clusters(tmp_path: Path) -> Iterator[list[Cluster]]:
     made: list[Cluster] = []
@@ -118,7 +119,7 @@ class FailureSampler(threading.Thread):
                 try:
                     for entry in self.c.failures_of(node).values():
                         self.errors.add(str(entry.get("latest_error")))
-                except Exception:  # noqa: BLE001 - a peer restarting
+                except Exception:  # a peer restarting
                     pass
             time.sleep(0.05)
 
