@@ -16,7 +16,7 @@ from qdrantsec.output.audit_formats import Writer
 
 MAX_WIDTH = 100
 #: (title, width); the last column takes what is left
-COLUMNS = (("TIME", 24), ("RESULT", 6), ("AUTH", 6), ("WHO", 16), ("METHOD", 22), ("COLLECTION", 0))
+COLUMNS = (("TIME", 24), ("RESULT", 6), ("AUTH", 6), ("WHO", 20), ("METHOD", 22), ("COLLECTION", 0))
 
 
 def _fit(text: str, width: int) -> str:
