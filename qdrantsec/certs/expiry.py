@@ -2,7 +2,8 @@
 
 Files named on the command line must hold a certificate; in a directory, every file with
 a certificate-like name (``*.pem``, ``*.crt``, ``*.cer``) is read, recursively, and files
-holding only keys are skipped.
+holding only keys (or other PEM blocks: CSRs, CRLs) are skipped; any other file there that
+holds no certificate (empty, garbage, a cut-off PEM) is an error.
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def _files(target: str) -> tuple[list[Path], bool]:
     return [p], True
 
 
+def _other_pem(data: bytes) -> bool:
+    """Only whole PEM blocks that are no certificate (keys, CSRs, CRLs), and no certificate
+    block left unfinished."""
+    from qdrantsec.certs.pem import pem_labels
+
+    return bool(pem_labels(data)) and b"-----BEGIN CERTIFICATE-----" not in data
+
+
 def check(targets: list[str], within: dt.timedelta, *, now: dt.datetime | None = None) -> ExpiryReport:
     """Every certificate in ``targets``; errors are collected, not raised, so one bad file
     does not hide an expiring certificate in another."""
@@ -89,8 +98,10 @@ def check(targets: list[str], within: dt.timedelta, *, now: dt.datetime | None =
         found = 0
         for f in files:
             try:
-                certs = load_certificates(read_bytes(f, "certificate file", pipe_ok=explicit), str(f),
-                                          allow_empty=not explicit)
+                data = read_bytes(f, "certificate file", pipe_ok=explicit)
+                # in a directory a key file (or CSR) is skipped; garbage, an empty file or a
+                # cut-off certificate is an error, not a silent "no certificate here"
+                certs = load_certificates(data, str(f), allow_empty=not explicit and _other_pem(data))
             except QdrantsecError as exc:
                 report.errors.append(exc.message)
                 continue

@@ -228,6 +228,12 @@ def _run(
         if target and os.path.realpath(target) in linted:
             raise InputError(f"{target} is one of the files linted; refusing to overwrite it",
                              hint="write the report to another file")
+    if known and not any(f.suppressed and f.suppression == "baseline" for f in result.findings):
+        from qdrantsec.output import warn
+
+        warn(f"the baseline {baseline} matched none of this run's findings, so it suppressed nothing: "
+             "it was written for other paths (or from another directory), or everything in it is fixed; "
+             "write it again with --write-baseline")
     if write_baseline:
         keep = [f for f in result.findings if not f.suppressed or f.suppression == "baseline"]
         count = suppress.write_baseline(write_baseline, keep)

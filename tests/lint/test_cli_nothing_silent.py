@@ -15,6 +15,7 @@ from qdrantsec.cli.app import main
 
 TUTORIAL = Path(__file__).parent / "fixtures" / "tutorial" / "qdrant.yaml"
 OPEN_CONFIG = "service:\n  host: 0.0.0.0\n"
+Cap = pytest.CaptureFixture[str]
 UNKNOWN = "not recognised as a Qdrant config, compose file, Kubernetes manifest, Helm values or env file"
 
 
@@ -27,7 +28,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def lint(capsys: Cap, *args: str) -> tuple[int, str, str]:
     code = main(["lint", *args])
     out, err = capsys.readouterr()
     return code, out, err
@@ -42,7 +43,7 @@ def write(path: Path, text: str) -> Path:
 # -- 1. Qdrant's sections with keys Qdrant does not have ------------------------------------
 
 def test_tutorial_config_with_named_api_keys_is_linted_with_qdrants_defaults(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, capsys: Cap
 ) -> None:
     shutil.copy(TUTORIAL, repo / "qdrant.yaml")
     code, out, err = lint(capsys, "qdrant.yaml", "--format", "json")
@@ -58,14 +59,14 @@ def test_tutorial_config_with_named_api_keys_is_linted_with_qdrants_defaults(
     assert [f["severity"] for f in found if f["rule"] == "QS208" and f["line"] == 8] == ["high"]
 
 
-def test_tutorial_config_found_in_a_directory_too(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tutorial_config_found_in_a_directory_too(repo: Path, capsys: Cap) -> None:
     shutil.copy(TUTORIAL, repo / "deploy.yml")
     code, out, err = lint(capsys, ".", "-v", "--format", "json")
     assert code == 1 and "skipped deploy.yml" not in err and "1 Qdrant deployments linted" in err
     assert {f["rule"] for f in json.loads(out)["findings"]} >= {"QS201", "QS101", "QS208"}
 
 
-def test_a_chart_service_section_is_not_a_qdrant_config(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_chart_service_section_is_not_a_qdrant_config(repo: Path, capsys: Cap) -> None:
     write(repo / "values-override.yaml", "service:\n  type: LoadBalancer\n  port: 6333\n")
     write(repo / "config.yaml", "service:\n  host: 127.0.0.1\n  api_key: ${QDRANT_API_KEY}\n")
     code, out, err = lint(capsys, ".", "-v", "--format", "json", "--fail-on", "critical")
@@ -76,7 +77,7 @@ def test_a_chart_service_section_is_not_a_qdrant_config(repo: Path, capsys: pyte
 
 # -- 2. a named file of no known kind -----------------------------------------------------
 
-def test_named_file_of_no_known_kind_is_an_input_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_named_file_of_no_known_kind_is_an_input_error(repo: Path, capsys: Cap) -> None:
     write(repo / "qdrant.yml", "service:\n  listen: 0.0.0.0\n")  # one section, nothing Qdrant's in it
     code, out, err = lint(capsys, "qdrant.yml")
     assert code == 2
@@ -90,7 +91,7 @@ def test_named_file_of_no_known_kind_is_an_input_error(repo: Path, capsys: pytes
     assert {"QS201", "QS101", "QS208"} <= {f["rule"] for f in json.loads(out)["findings"]}
 
 
-def test_named_file_without_a_guess_lists_every_kind(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_named_file_without_a_guess_lists_every_kind(repo: Path, capsys: Cap) -> None:
     write(repo / ".github" / "workflows" / "ci.yml", "on: push\njobs: {}\n")
     code, _, err = lint(capsys, ".github/workflows/ci.yml")
     assert code == 2
@@ -102,14 +103,14 @@ def test_named_file_without_a_guess_lists_every_kind(repo: Path, capsys: pytest.
     assert code == 0 and "skipped .github/workflows/ci.yml: not a Qdrant config" in err
 
 
-def test_errors_reach_every_format(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_reach_every_format(repo: Path, capsys: Cap) -> None:
     write(repo / "ci.yml", "on: push\n")
     code, out, _ = lint(capsys, "ci.yml", "--format", "sarif")
     invocation = json.loads(out)["runs"][0]["invocations"][0]
     assert code == 2 and invocation["executionSuccessful"] is False
 
 
-def test_ignore_unknown_skips_named_files_as_a_walk_does(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ignore_unknown_skips_named_files_as_a_walk_does(repo: Path, capsys: Cap) -> None:
     """The pre-commit hook passes every changed YAML file by name."""
     write(repo / "ci.yml", "on: push\n")
     write(repo / "config.yaml", OPEN_CONFIG)
@@ -124,7 +125,7 @@ def test_ignore_unknown_skips_named_files_as_a_walk_does(repo: Path, capsys: pyt
 
 
 def test_named_env_file_without_overrides_is_listed_as_skipped(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, capsys: Cap
 ) -> None:
     write(repo / "client.env", "QDRANT_API_KEY=abc\nQDRANT_URL=http://q:6333\n")
     write(repo / "config.yaml", OPEN_CONFIG)
@@ -136,7 +137,7 @@ def test_named_env_file_without_overrides_is_listed_as_skipped(
 
 # -- 3. nothing to lint at all --------------------------------------------------------------
 
-def test_a_run_with_no_qdrant_deployment_fails(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_with_no_qdrant_deployment_fails(repo: Path, capsys: Cap) -> None:
     write(repo / "docs" / "README.md", "no deployment here\n")
     write(repo / "docs" / "mkdocs.yml", "site_name: docs\n")
     code, out, err = lint(capsys, "docs", "--format", "json")
@@ -151,7 +152,7 @@ def test_a_run_with_no_qdrant_deployment_fails(repo: Path, capsys: pytest.Captur
     assert (code, err) == (0, "") and out == "No problems found in 0 files.\n"
 
 
-def test_a_compose_file_without_qdrant_is_no_deployment(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_compose_file_without_qdrant_is_no_deployment(repo: Path, capsys: Cap) -> None:
     write(repo / "compose.yaml", "services:\n  web:\n    image: nginx:1.27\n")
     code, _, err = lint(capsys, "compose.yaml")
     assert code == 2
@@ -160,7 +161,7 @@ def test_a_compose_file_without_qdrant_is_no_deployment(repo: Path, capsys: pyte
     assert lint(capsys, "compose.yaml", "--allow-empty")[0] == 0
 
 
-def test_an_empty_directory_and_the_default_path(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_directory_and_the_default_path(repo: Path, capsys: Cap) -> None:
     (repo / "empty").mkdir()
     code, _, err = lint(capsys, "empty")
     assert code == 2 and "no Qdrant deployment found in empty:" in err
@@ -168,7 +169,7 @@ def test_an_empty_directory_and_the_default_path(repo: Path, capsys: pytest.Capt
     assert code == 2 and "no Qdrant deployment found in .:" in err
 
 
-def test_allow_empty_keeps_findings_and_input_errors(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_allow_empty_keeps_findings_and_input_errors(repo: Path, capsys: Cap) -> None:
     write(repo / "broken.yaml", "services: [\n")  # QS001, and no deployment
     code, out, _ = lint(capsys, "broken.yaml", "--allow-empty", "--format", "json")
     assert code == 1 and [f["rule"] for f in json.loads(out)["findings"]] == ["QS001"]
@@ -176,8 +177,35 @@ def test_allow_empty_keeps_findings_and_input_errors(repo: Path, capsys: pytest.
     assert code == 2 and "missing.yaml: file not found" in err
 
 
-def test_help_documents_the_new_options(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_documents_the_new_options(capsys: Cap) -> None:
     assert main(["lint", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "--allow-empty" in out and "--ignore-unknown" in out
     assert "no Qdrant deployment found" in out
+
+
+# -- 5. the same class of problem elsewhere in lint -----------------------------------------
+
+def test_env_file_that_changes_nothing_is_an_input_error(repo: Path, capsys: Cap) -> None:
+    write(repo / "config.yaml", OPEN_CONFIG)
+    write(repo / "client.env", "QDRANT_API_KEY=abc\n")  # the client's variable, not an override
+    code, _, err = lint(capsys, "config.yaml", "--env-file", "client.env")
+    assert code == 2
+    assert ("qdrantsec: error: client.env: --env-file: no QDRANT__ variable (nor RUN_MODE) in it, so "
+            "it changes nothing; Qdrant reads QDRANT__SECTION__KEY=value, e.g. QDRANT__SERVICE__API_KEY\n"
+            ) in err
+    write(repo / "mode.env", "RUN_MODE=production\n")
+    assert lint(capsys, "config.yaml", "--env-file", "mode.env", "--exit-zero")[0] == 0
+
+
+def test_a_baseline_that_matches_nothing_says_so(repo: Path, capsys: Cap) -> None:
+    write(repo / "old" / "config.yaml", OPEN_CONFIG)
+    assert lint(capsys, "old", "--write-baseline", "baseline.json", "--exit-zero")[0] == 0
+    code, _, err = lint(capsys, "old", "--baseline", "baseline.json")
+    assert (code, err) == (0, "")  # everything recorded: suppressed
+    (repo / "old").rename(repo / "deploy")  # the baseline now names paths that are gone
+    code, _, err = lint(capsys, "deploy", "--baseline", "baseline.json")
+    assert code == 1
+    assert err == ("qdrantsec: warning: the baseline baseline.json matched none of this run's findings, "
+                   "so it suppressed nothing: it was written for other paths (or from another directory), "
+                   "or everything in it is fixed; write it again with --write-baseline\n")
