@@ -1,8 +1,8 @@
 """Generate the whole set a Qdrant deployment needs, in memory first, then write it safely.
 
-Nothing is written until every certificate is built and every target checked; if a write
-then fails, the files this run wrote are removed (or their backups restored), so a failed
-run leaves the directory as it was.
+Nothing is written until every certificate is built and every target checked; the set is
+then written as one unit (``qdrantsec.certs.fileset``), so a run that fails or is killed
+leaves the directory with the whole old set or the whole new one.
 """
 
 from __future__ import annotations
@@ -204,40 +204,23 @@ def _check_targets(files: list[OutputFile], force: bool) -> None:
 
 
 def write(cs: CertSet) -> CertSet:
-    """Write the planned files atomically; on any failure undo this run's writes."""
-    from qdrantsec.fsutil import atomic_write
+    """Write the planned files as one set (see ``qdrantsec.certs.fileset``): a run that fails
+    or is killed at any moment leaves the directory with the whole old set or the whole new one."""
+    from qdrantsec.certs import fileset
 
-    created_dir = False
-    if not cs.out.exists():
-        try:
-            cs.out.mkdir(mode=0o700, parents=True)
-        except OSError as exc:
-            raise InputError(f"cannot create directory {cs.out}: {exc.strerror}") from None
-        created_dir = True
-    elif not cs.out.is_dir():
+    if os.path.lexists(cs.out) and not cs.out.is_dir():
         raise InputError(f"{cs.out} is not a directory")
-    done: list[tuple[Path, Path | None]] = []
-    try:
-        for f in cs.files:
-            if f.unchanged:
-                continue
-            backup = atomic_write(f.path, f.data, mode=f.mode, overwrite=f.exists, backup=f.exists)
-            done.append((f.path, backup))
-    except BaseException:
-        for path, backup in reversed(done):
-            with contextlib.suppress(OSError):
-                if backup is not None:
-                    os.replace(backup, path)
-                else:
-                    path.unlink()
-        if created_dir:
-            with contextlib.suppress(OSError):
-                cs.out.rmdir()
-        raise
-    cs.written = [p for p, _ in done]
-    cs.backups = [b for _, b in done if b is not None]
+    entries = [fileset.Entry(f.path.name, f.data, f.mode) for f in cs.files if not f.unchanged]
+    if not entries:
+        return cs
+    done = fileset.write_set(cs.out, entries)
+    cs.written = [cs.out / n for n in done.written]
+    cs.backups = [cs.out / b for b in done.backups]
     return cs
 
 
 def generate(req: Request) -> CertSet:
+    from qdrantsec.certs import fileset
+
+    fileset.recover(req.out)  # a killed run's leftovers go (or its renames finish) first
     return write(plan(req))

@@ -107,8 +107,11 @@ def generate(
 
     A CA already in DIR (ca.pem + ca-key.pem) is reused: adding a peer later
     keeps the other certificates valid. Keys are unencrypted PKCS#8 PEM,
-    mode 0600 (the CA key 0400). Nothing is overwritten without --force,
-    and a failed run leaves DIR as it was.
+    mode 0600 (the CA key 0400). Nothing is overwritten without --force.
+    The files are written as one set: a run that fails or is killed leaves
+    DIR with the whole old set or the whole new one (an existing DIR is
+    swapped for a new directory; a container that mounts DIR itself sees
+    the new files after a restart), and the next run clears what it left.
 
     \b
     Examples:

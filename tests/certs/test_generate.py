@@ -249,33 +249,36 @@ def test_half_ca_in_dir_is_an_error(cli: Callable, tmp_path: Path) -> None:
 def test_failed_write_midway_leaves_nothing(
     cli: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qdrantsec.fsutil as fsutil
-    from qdrantsec.errors import InputError
+    import errno
 
-    real = fsutil.atomic_write
+    import qdrantsec.certs.fileset as fileset
+
+    real = fileset._write_file
     calls = {"n": 0}
 
-    def flaky(path: object, data: bytes, **kw: object) -> object:
+    def flaky(path: Path, data: bytes, mode: int) -> None:
         calls["n"] += 1
         if calls["n"] == 4:
-            raise InputError(f"cannot write {path}: No space left on device")
-        return real(path, data, **kw)  # type: ignore[arg-type]
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data, mode)
 
-    monkeypatch.setattr(fsutil, "atomic_write", flaky)
+    monkeypatch.setattr(fileset, "_write_file", flaky)
     out = tmp_path / "t"
     r = cli("certs", "generate", "--out", out, "--peers", "1")
-    assert r.code == ExitCode.USAGE and "No space left" in r.err
-    assert not out.exists()
+    assert r.code == ExitCode.USAGE
+    assert r.err == (f"qdrantsec: error: cannot write the files in {out}: No space left on device; "
+                     "nothing was changed\n")
+    assert list(tmp_path.iterdir()) == []  # no directory, no staging left beside it
 
-    # with --force over an existing set, the old files come back
-    monkeypatch.setattr(fsutil, "atomic_write", real)
+    # with --force over an existing set, the old files stay
+    monkeypatch.setattr(fileset, "_write_file", real)
     assert cli("certs", "generate", "--out", out, "--peers", "1").code == 0
     before = _listing(out)
     calls["n"] = 0
-    monkeypatch.setattr(fsutil, "atomic_write", flaky)
+    monkeypatch.setattr(fileset, "_write_file", flaky)
     r = cli("certs", "generate", "--out", out, "--peers", "1", "--force", "--host", "x.example")
-    assert r.code == ExitCode.USAGE
-    assert _listing(out) == before
+    assert r.code == ExitCode.USAGE and "No space left on device; nothing was changed" in r.err
+    assert _listing(out) == before and [p.name for p in tmp_path.iterdir()] == ["t"]
 
 
 def test_plan_is_pure_until_write(tmp_path: Path) -> None:

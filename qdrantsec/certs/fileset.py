@@ -1,0 +1,342 @@
+"""Write a set of files into a directory as one unit: a run killed at any moment (SIGKILL,
+power loss) leaves either the whole old set or the whole new set, never a certificate
+beside a key it does not belong to.
+
+How, by case (``DIR`` is the target directory, ``.DIR.qdrantsec-<pid>-*`` a staging
+directory beside it, on the same filesystem):
+
+* ``DIR`` does not exist: the files are written and fsynced in the staging directory,
+  which is then renamed to ``DIR``. Before the rename there is no ``DIR``; after it, all of it.
+* ``DIR`` exists: the staging directory gets a hard link of every entry of ``DIR`` (so
+  files not in the set are kept, as the same inodes), the backups (``X.bak``: a link of
+  the old ``X``) and the new files; then ``renameat2(RENAME_EXCHANGE)`` swaps the two
+  directories in one step, and the old one (now holding only links) is removed. ``DIR``
+  becomes a new directory with the old one's mode: a process that holds the old one open
+  (a container that bind-mounts ``DIR`` itself) sees the new files after a restart.
+* Where no swap is possible (``DIR`` is a mount point, holds a subdirectory, the
+  filesystem or OS has no RENAME_EXCHANGE): the new files are staged in
+  ``DIR/.qdrantsec-<pid>-*``, a manifest is fsynced there, then each file is renamed into
+  place. A run killed during those renames is finished by the next run (it replays the
+  manifest) before anything else; the set is whole again once any ``certs generate`` on
+  ``DIR`` has run.
+
+Leftovers of a killed run (staging or old directories, which hold keys) are removed, or
+finished, by the next run; a live run's are never touched (the pid is in the name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qdrantsec.errors import InputError
+from qdrantsec.fsutil import _alive, crash_point, stale_temps, temp_prefix
+
+MANIFEST = ".manifest"
+_INNER_TAG = ".qdrantsec-"  # staging inside DIR (the fallback)
+
+
+@dataclass
+class Entry:
+    """One file of the set. An existing file of that name is replaced and kept as X.bak."""
+
+    name: str  # a file name inside the directory, no '/'
+    data: bytes = field(repr=False)  # may be a private key
+    mode: int
+
+
+@dataclass
+class Written:
+    written: list[str]  # names written
+    backups: list[str]  # backup names made
+
+
+def recover(directory: Path) -> None:
+    """Remove, or finish, what a killed run left: call before looking at ``directory``."""
+    real = Path(os.path.realpath(directory))
+    parent = real.parent
+    for stale in stale_temps(parent, real.name):
+        _remove_tree(stale)
+    if not real.is_dir():
+        return
+    for entry in _inner_stale(real):
+        manifest = entry / MANIFEST
+        if manifest.is_file() and not manifest.is_symlink():
+            _replay(real, entry, manifest)
+        _remove_tree(entry)
+
+
+def write_set(directory: Path, entries: list[Entry]) -> Written:
+    """Write ``entries`` into ``directory`` (created mode 0700 if missing) as a unit."""
+    real = Path(os.path.realpath(directory))
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create directory {directory.parent}: {exc.strerror}") from None
+    try:
+        if not os.path.lexists(real):
+            return _fresh(directory, real, entries)
+        if not real.is_dir():
+            raise InputError(f"{directory} is not a directory")
+        done = _swap(directory, real, entries)
+        return done if done is not None else _in_place(directory, real, entries)
+    except OSError as exc:  # each way has undone its own writes by now
+        raise InputError(f"cannot write the files in {directory}: {exc.strerror}; nothing was changed"
+                         ) from None
+
+
+# -- the three ways -------------------------------------------------------------------------
+
+def _fresh(directory: Path, real: Path, entries: list[Entry]) -> Written:
+    stage = _make_stage(real.parent, real.name, directory)
+    try:
+        for e in entries:
+            _write_file(stage / e.name, e.data, e.mode)
+        _fsync_dir(stage)
+        try:
+            os.rename(stage, real)  # fails if DIR appeared meanwhile: nothing is replaced
+        except OSError as exc:
+            raise InputError(f"cannot create directory {directory}: {exc.strerror}") from None
+        crash_point()
+    except BaseException:
+        _remove_tree(stage)
+        raise
+    _fsync_dir(real.parent)
+    return Written([e.name for e in entries], [])
+
+
+def _swap(directory: Path, real: Path, entries: list[Entry]) -> Written | None:
+    """The whole directory swapped in one step; None when that cannot be done here."""
+    if not _can_exchange() or _is_mount_point(real):
+        return None
+    try:
+        names = os.listdir(real)
+    except OSError as exc:
+        raise InputError(f"cannot read directory {directory}: {exc.strerror}") from None
+    for name in names:
+        if stat.S_ISDIR(os.lstat(real / name).st_mode):
+            return None  # a subdirectory cannot be hard-linked
+    try:
+        stage = _make_stage(real.parent, real.name, directory)
+    except InputError:
+        return None  # the parent is not writable: stage inside DIR instead
+    backups: list[str] = []
+    try:
+        try:
+            for name in names:
+                os.link(real / name, stage / name, follow_symlinks=False)
+                crash_point()
+        except OSError:
+            _remove_tree(stage)
+            return None  # not our file to link (protected_hardlinks), too many links, ...
+        taken = set(names)
+        for e in entries:
+            if os.path.lexists(stage / e.name):
+                bak = _free_name(e.name, taken)
+                os.rename(stage / e.name, stage / bak)  # the old inode, kept as X.bak
+                taken.add(bak)
+                backups.append(bak)
+                crash_point()
+            _write_file(stage / e.name, e.data, e.mode)
+        st = os.stat(real)
+        os.chmod(stage, stat.S_IMODE(st.st_mode))
+        with contextlib.suppress(OSError):  # keep the owner when we may (root)
+            os.chown(stage, st.st_uid, st.st_gid)
+        _fsync_dir(stage)
+        if not _exchange(stage, real):
+            _remove_tree(stage)
+            return None
+        crash_point()
+    except BaseException:
+        _remove_tree(stage)
+        raise
+    _fsync_dir(real.parent)
+    _remove_tree(stage)  # the old directory now: links only, every file also in the new one
+    crash_point()
+    return Written([e.name for e in entries], backups)
+
+
+def _in_place(directory: Path, real: Path, entries: list[Entry]) -> Written:
+    """Staged inside DIR, then renamed file by file after an fsynced manifest (replayed by
+    the next run if this one is killed during the renames)."""
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f"{_INNER_TAG}{os.getpid()}-", dir=real))
+    except OSError as exc:
+        raise InputError(f"cannot write in {directory}: {exc.strerror}") from None
+    crash_point()
+    plan: list[dict[str, str | None]] = []
+    try:
+        taken = set(os.listdir(real))
+        for e in entries:
+            _write_file(stage / e.name, e.data, e.mode)
+            bak = None
+            if os.path.lexists(real / e.name):
+                bak = _free_name(e.name, taken)
+                taken.add(bak)
+            plan.append({"name": e.name, "backup": bak})
+        _write_file(stage / MANIFEST, json.dumps(plan).encode(), 0o600)
+        _fsync_dir(stage)
+    except BaseException:
+        _remove_tree(stage)
+        raise
+    done: list[tuple[str, str | None]] = []
+    try:
+        for item in plan:
+            name, bak = str(item["name"]), item["backup"]
+            if bak is not None:
+                os.link(real / name, real / bak, follow_symlinks=False)
+                crash_point()
+            os.replace(stage / name, real / name)
+            crash_point()
+            done.append((name, bak))
+    except BaseException:
+        for name, bak in reversed(done):  # undo this run's renames: DIR as it was
+            with contextlib.suppress(OSError):
+                if bak is not None:
+                    os.replace(real / bak, real / name)
+                else:
+                    os.unlink(real / name)
+        _remove_tree(stage)
+        raise
+    _fsync_dir(real)
+    _remove_tree(stage)
+    crash_point()
+    return Written([e.name for e in entries], [str(i["backup"]) for i in plan if i["backup"]])
+
+
+def _replay(real: Path, stage: Path, manifest: Path) -> None:
+    """Finish the renames a killed in-place run had started (its manifest was complete)."""
+    try:
+        plan = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return  # killed while writing the manifest: nothing was moved yet
+    for item in plan if isinstance(plan, list) else []:
+        name, bak = item.get("name"), item.get("backup")
+        if not _plain_name(name) or (bak is not None and not _plain_name(bak)):
+            return
+        if not os.path.lexists(stage / name):
+            continue  # already moved
+        if bak is not None and not os.path.lexists(real / bak) and os.path.lexists(real / name):
+            os.link(real / name, real / bak, follow_symlinks=False)
+        os.replace(stage / name, real / name)
+    _fsync_dir(real)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _make_stage(parent: Path, name: str, shown: Path) -> Path:
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=temp_prefix(name), dir=parent))  # mode 0700
+    except OSError as exc:
+        raise InputError(f"cannot write in {shown.parent}: {exc.strerror}") from None
+    crash_point()
+    return stage
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        os.fchmod(fd, mode)  # 0600 from the first byte, the final mode once complete
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    crash_point()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory
+    finally:
+        os.close(fd)
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``X.bak``, or ``X.bak.N`` when that is taken (as fsutil.atomic_write names backups)."""
+    candidate, n = f"{name}.bak", 1
+    while candidate in taken:
+        candidate, n = f"{name}.bak.{n}", n + 1
+    return candidate
+
+
+def _plain_name(name: object) -> bool:
+    return isinstance(name, str) and bool(name) and "/" not in name and name not in (".", "..")
+
+
+def _inner_stale(real: Path) -> list[Path]:
+    out = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(real):
+            if entry.name.startswith(_INNER_TAG) and entry.is_dir(follow_symlinks=False):
+                pid = entry.name[len(_INNER_TAG):].split("-", 1)[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    out.append(real / entry.name)
+    return out
+
+
+def _remove_tree(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if os.path.islink(path) or not os.path.isdir(path):
+            os.unlink(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _is_mount_point(real: Path) -> bool:
+    try:
+        return os.stat(real).st_dev != os.stat(real.parent).st_dev or os.path.ismount(real)
+    except OSError:
+        return True
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+#: renameat2's syscall number, for a C library without the wrapper (glibc < 2.28, musl)
+_SYSCALLS = {"x86_64": 316, "aarch64": 276, "armv7l": 382, "ppc64le": 357, "s390x": 347}
+
+
+def _can_exchange() -> bool:
+    return sys.platform.startswith("linux")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directory entries atomically (Linux renameat2 with RENAME_EXCHANGE).
+    False when this system or filesystem cannot; other failures raise InputError."""
+    import ctypes
+    import platform
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    src, dst = os.fsencode(a), os.fsencode(b)
+    fn = getattr(libc, "renameat2", None)
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        rc = fn(_AT_FDCWD, src, _AT_FDCWD, dst, _RENAME_EXCHANGE)
+    else:
+        number = _SYSCALLS.get(platform.machine())
+        if number is None:
+            return False
+        libc.syscall.restype = ctypes.c_long
+        rc = libc.syscall(ctypes.c_long(number), _AT_FDCWD, src, _AT_FDCWD, dst,
+                          ctypes.c_uint(_RENAME_EXCHANGE))
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.EBUSY, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise InputError(f"cannot replace directory {b}: {os.strerror(err)}")
