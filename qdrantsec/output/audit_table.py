@@ -33,12 +33,14 @@ class TableWriter(Writer):
         self.width = min(MAX_WIDTH, width or MAX_WIDTH)
 
     def begin(self) -> None:
-        fixed = sum(w for _t, w in COLUMNS) + len(COLUMNS) - 1
+        # a local time carries its offset (+01:00): 5 more characters than Z
+        self.columns = [(t, w + 5 if t == "TIME" and self.local else w) for t, w in COLUMNS]
+        fixed = sum(w for _t, w in self.columns) + len(self.columns) - 1
         self.last = max(8, self.width - fixed)
-        self.out.write(self._row([t for t, _w in COLUMNS]) + "\n")
+        self.out.write(self._row([t for t, _w in self.columns]) + "\n")
 
     def _row(self, cells: list[str]) -> str:
-        widths = [w or self.last for _t, w in COLUMNS]
+        widths = [w or self.last for _t, w in self.columns]
         return " ".join(_fit(c, w) for c, w in zip(cells, widths, strict=True)).rstrip()[: self.width]
 
     def write(self, entry: Entry) -> None:

@@ -142,3 +142,35 @@ def test_unreachable_server() -> None:
 def test_bad_url() -> None:
     res = run("audit", "query", "--url", "qdrant:6333")
     assert res.code == 2 and res.err.startswith("qdrantsec: error: --url 'qdrant:6333' has no scheme")
+
+
+class Cluster:
+    """Fake peers by host name: each answers from its own FakeAudit."""
+
+    def __init__(self, fakes: dict[str, FakeAudit]) -> None:
+        self.fakes = fakes
+
+    def __call__(self, request):  # type: ignore[no-untyped-def]
+        return self.fakes[request.url.host](request)
+
+
+def test_peers_merge_tag_and_dedupe(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    shared = entry("2026-12-01T10:00:01Z", tracing_id="both")  # a cluster-wide answer repeats it
+    a = FakeAudit([entry("2026-12-01T10:00:00Z", tracing_id="a0"), shared,
+                   entry("2026-12-01T10:00:03Z", tracing_id="a3")])
+    b = FakeAudit([entry("2026-12-01T10:00:02Z", tracing_id="b2"), dict(shared)])
+    c = FakeAudit([], status=408, error="Timeout: Operation 'Timed out fetching audit logs from peer 3 "
+                                        "after Elapsed(())' timed out after 29s")
+    monkeypatch.setattr(cli_audit, "TRANSPORT", httpx.MockTransport(Cluster({"a": a, "b": b, "c": c})))
+    res = run("audit", "query", "--peers", "http://a:6333,http://b:6333,http://c:6333")
+    assert res.code == 6
+    assert [(o["tracing_id"], o["peer"]) for o in res.objects] == [
+        ("a3", "http://a:6333"), ("b2", "http://b:6333"), ("both", "http://a:6333"), ("a0", "http://a:6333")]
+    assert res.err == ("qdrantsec: warning: peer http://c:6333 failed: http://c:6333: 408 Timeout: "
+                       "Operation 'Timed out fetching audit logs from peer 3 after Elapsed(())' timed out "
+                       "after 29s\n")
+    # csv and table say which peer; one peer alone gets no peer member
+    assert run("audit", "query", "--peers", "http://a:6333,http://b:6333", "-f", "csv").lines[0].endswith(",peer")
+    assert "peer" not in run("audit", "query", "--peers", "http://a:6333").objects[0]

@@ -343,3 +343,19 @@ def test_table_escapes_control_characters(tmp_path: Path) -> None:
     f = write(tmp_path / "audit.log", [qline("2026-12-01T10:00:00Z", subject="evil\x1b[2Jx")])
     res = run("audit", "query", str(f), "-f", "table")
     assert "\x1b" not in res.out and "evil\\x1b[2Jx" in res.out
+
+
+def test_local_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        f = write(tmp_path / "audit.log", [qline("2026-12-01T10:00:00.5Z", method="scroll")])
+        res = run("audit", "query", str(f), "-f", "table", "--local")
+        assert res.lines[1].split()[:2] == ["2026-12-01T11:00:00.500+01:00", "ok"]
+        assert all(len(line) <= 100 for line in res.lines)
+        assert run("audit", "query", str(f), "-f", "table").lines[1].split()[0] == "2026-12-01T10:00:00.500Z"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
