@@ -1,0 +1,198 @@
+"""rotate-key's command line: refusals before anything is touched (exit codes and stderr
+pinned), preflight against real peers, --remint, status output."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qdrantsec.cli.app import main
+from qdrantsec.rotation import journal as J
+from qdrantsec.rotation.plan import PlannedPeer, build_plan
+from qdrantsec.secrets import fingerprint
+from tests.rotation.rotlib import FAST, NEW, OLD, Cluster, keys_absent, qdrantsec
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, Path]:
+    old, new = tmp_path / "old.key", tmp_path / "new.key"
+    old.write_text(OLD + "\n")
+    new.write_text(NEW + "\n")
+    return old, new
+
+
+PEERS = ["--peers", "http://127.0.0.1:9", "--config-path", "/nonexistent/c.yaml",
+         "--restart-cmd", "true"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give either --inventory FILE or --peers URL[,URL...]"),
+    ([*PEERS], "give the new key with --new-key-file FILE or --generate-new-key FILE"),
+    ([*PEERS, "--new-key-file", "n", "--generate-new-key", "g"], "--new-key-file FILE or --generate"),
+    ([*PEERS, "--new-key-file", "n", "--switch-cmd", "true", "--pause"], "cannot be combined"),
+    ([*PEERS, "--new-key-file", "n", "--remint", "specs.yaml"], "--remint and --remint-out go together"),
+    ([*PEERS, "--new-key-file", "n"], "no terminal to confirm the switch phase on"),
+])
+def test_refusals(args: list[str], message: str, capsys: pytest.CaptureFixture[str],
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    code, out, err = _cli(["rotate-key", *args], capsys)
+    assert code == 2
+    assert err.startswith("qdrantsec: error: ") and message in err
+    assert out == ""
+
+
+def test_unreachable_peer_is_a_network_error(keys: tuple[Path, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"service:\n  api_key: {OLD}\n")
+    code, _, err = _cli(["rotate-key", "--peers", "http://127.0.0.1:9", "--config-path", str(cfg),
+                         "--restart-cmd", "true", "--api-key-file", str(keys[0]),
+                         "--new-key-file", str(keys[1]), "--yes",
+                         "--journal", str(tmp_path / "j.json")], capsys)
+    assert code == 3
+    assert "qdrantsec: error: peer-0 is not reachable: cannot connect to http://127.0.0.1:9" in err
+    assert not (tmp_path / "j.json").exists()
+    keys_absent(err)
+
+
+def test_status_without_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(["rotate-key", "status", "--journal", str(tmp_path / "none.json")], capsys)
+    assert code == 2 and "no journal at" in err
+
+
+def _journal(tmp_path: Path) -> Path:
+    plan = build_plan(internal_auth=False, internal_auth_source="test",
+                      peers=[PlannedPeer("peer-0", "http://127.0.0.1:9", "file")],
+                      old_fingerprint=fingerprint(OLD), new_fingerprint=fingerprint(NEW))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"service:\n  api_key: {OLD}\n")
+    J.Journal.create(tmp_path / "j.json", run_id="r1", plan=plan.as_dict(),
+                     inventory={"urls": ["http://127.0.0.1:9"], "driver": "file",
+                                "paths": [str(cfg)], "restart": "true",
+                                "peers": [{"name": "peer-0", "url": "http://127.0.0.1:9"}]},
+                     old_fp=fingerprint(OLD), new_fp=fingerprint(NEW), options={})
+    return tmp_path / "j.json"
+
+
+def test_resume_checks_the_keys_against_the_journal(tmp_path: Path, keys: tuple[Path, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    journal = _journal(tmp_path)
+    other = tmp_path / "other.key"
+    other.write_text("x" * 40 + "\n")
+    code, _, err = _cli(["rotate-key", "resume", "--journal", str(journal), "--api-key-file",
+                         str(other), "--new-key-file", str(keys[1]), "--yes"], capsys)
+    assert code == 2 and "is not the one this rotation started with" in err
+    code, _, err = _cli(["rotate-key", "resume", "--journal", str(journal), "--api-key-file",
+                         str(keys[0]), "--new-key-file", str(other), "--yes"], capsys)
+    assert code == 2 and "is not the one this rotation uses" in err
+    code, _, err = _cli(["rotate-key", "resume", "--journal", str(journal), "--api-key-file",
+                         str(keys[0]), "--yes"], capsys)
+    assert code == 2 and "give the new key with --new-key-file" in err
+    keys_absent(err)
+
+
+def test_status_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal = _journal(tmp_path)
+    code, out, _ = _cli(["rotate-key", "status", "--journal", str(journal)], capsys)
+    assert code == 0
+    assert "run r1: running (phase preflight), 3-step sequence" in out
+    assert f"keys: old {fingerprint(OLD)}, new {fingerprint(NEW)}" in out
+    assert "stage (api_key=OLD, alt_api_key=NEW): peer-0 pending" in out
+    code, out, _ = _cli(["rotate-key", "status", "--journal", str(journal), "-f", "json"], capsys)
+    assert json.loads(out)["state"] == "running"
+
+
+# -- against real peers -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    c = Cluster(tmp_path_factory.mktemp("cli") / "c", 3, replication_factor=1)
+    c.inventory()
+    try:
+        yield c
+    finally:
+        c.stop_all()
+
+
+def _run(c: Cluster, *extra: str) -> tuple[int, str, str]:
+    res = qdrantsec(["rotate-key", "--inventory", str(c.root / "inventory.yaml"), *FAST, *extra])
+    return res.returncode, res.stdout, res.stderr
+
+
+def test_preflight_refusals(cluster: Cluster, tmp_path: Path) -> None:
+    c = cluster
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text("w" * 40 + "\n")
+    short = tmp_path / "short.key"
+    short.write_text("short\n")
+    new = ["--new-key-file", str(c.root / "new.key")]
+    code, _, err = _run(c, "--api-key-file", str(wrong), *new, "--yes", "--dry-run")
+    assert code == 20 and "the api_key in its config" in err       # the config disagrees
+    code, _, err = _run(c, "--api-key-file", str(c.root / "old.key"), "--new-key-file", str(short),
+                        "--dry-run")
+    assert code == 2 and "is 5 bytes; it must be at least 32" in err
+    code, _, err = _run(c, "--api-key-file", str(c.root / "old.key"), *new, "--dry-run")
+    assert code == 20
+    assert "replication_factor below 2: docs" in err and "--allow-downtime" in err
+    code, out, err = _run(c, "--api-key-file", str(c.root / "old.key"), *new, "--dry-run",
+                          "--allow-downtime", "-f", "json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["sequence"] == "3-step" and plan["keys"]["new"] == fingerprint(NEW)
+    assert any("replication_factor below 2" in w for w in plan["warnings"])
+    keys_absent(out, err)
+
+
+def test_generate_new_key_refuses_an_existing_file(cluster: Cluster, tmp_path: Path) -> None:
+    existing = tmp_path / "exists.key"
+    existing.write_text("keep me\n")
+    code, _, err = _run(cluster, "--api-key-file", str(cluster.root / "old.key"),
+                        "--generate-new-key", str(existing), "--yes")
+    assert code == 2 and "already exists" in err
+    assert existing.read_text() == "keep me\n"
+
+
+def test_pause_with_remint_and_generated_key_then_abort(cluster: Cluster, tmp_path: Path) -> None:
+    import jwt
+
+    c = cluster
+    specs = tmp_path / "specs.yaml"
+    specs.write_text("- name: reader\n  access: r\n  expires_in: 1d\n"
+                     "- name: docs-rw\n  collections: [{collection: docs, access: rw}]\n")
+    gen, tokens, journal = tmp_path / "gen.key", tmp_path / "tokens.jsonl", tmp_path / "j.json"
+    code, out, err = _run(c, "--api-key-file", str(c.root / "old.key"), "--generate-new-key", str(gen),
+                          "--allow-downtime", "--pause", "--remint", str(specs), "--remint-out",
+                          str(tokens), "--journal", str(journal))
+    assert code == 21, err
+    assert stat.S_IMODE(os.stat(gen).st_mode) == 0o600 and stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
+    new = gen.read_text().strip()
+    assert len(new) >= 32 and new not in out + err
+    minted = [json.loads(line) for line in tokens.read_text().splitlines()]
+    assert [m["name"] for m in minted] == ["reader", "docs-rw"]
+    for m in minted:
+        jwt.decode(m["token"], new, algorithms=["HS256"])
+        assert m["token"] not in out + err
+    # the generated key works everywhere now, and abort takes it away again
+    assert all(c.accepts(n, new) and c.accepts(n, OLD) for n in c.nodes)
+    res = qdrantsec(["rotate-key", "abort", "--journal", str(journal), "--api-key-file",
+                     str(c.root / "old.key"), "--new-key-file", str(gen)])
+    assert res.returncode == 2 and "confirm with --yes" in res.stderr
+    res = qdrantsec(["rotate-key", "abort", "--journal", str(journal), "--api-key-file",
+                     str(c.root / "old.key"), "--new-key-file", str(gen), "--yes"])
+    assert res.returncode == 0, res.stderr
+    assert all(c.accepts(n, OLD) and not c.accepts(n, new) for n in c.nodes)
+    keys_absent(journal.read_text(), out, err, res.stdout, res.stderr)
+    assert new not in journal.read_text()
