@@ -36,7 +36,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     value: Any
     line: int  # 1-based
@@ -246,19 +246,27 @@ class _Converter:
             self._spend(node)
         mark = node.start_mark
         line, col = mark.line + 1, mark.column + 1
-        kl = key_mark.line + 1 if key_mark is not None else None
-        kc = key_mark.column + 1 if key_mark is not None else None
+        if key_mark is not None:
+            kl, kc = key_mark.line + 1, key_mark.column + 1
+        else:
+            kl = kc = None
         cls = node.__class__
-        if cls is self._scalar_node:
-            return Node(self._scalar(node), line, col, kl, kc, node.tag,
-                        raw=node.value if not node.style else None)
+        scalar_node = self._scalar_node
+        if cls is scalar_node:
+            tag, text = node.tag, node.value
+            # (positional: value, line, column, key_line, key_column, tag, file, raw)
+            return Node(text if tag == _STR_TAG else self._scalar(node), line, col, kl, kc, tag, None,
+                        None if node.style else text)
         if isinstance(node, self._mapping_node):
             self._enter(node)
             out: dict[str, Node] = {}
             first_seen: dict[str, int] = {}
             for k_node, v_node in self._flatten_merge(node):
-                key = self._scalar(k_node) if isinstance(k_node, self._scalar_node) else None
-                skey = "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+                if k_node.__class__ is scalar_node and k_node.tag == _STR_TAG:
+                    skey = k_node.value  # a plain string key: the common case
+                else:
+                    key = self._scalar(k_node) if isinstance(k_node, scalar_node) else None
+                    skey = "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
                 if skey in out:
                     self.duplicates.append(
                         Duplicate(skey, k_node.start_mark.line + 1,

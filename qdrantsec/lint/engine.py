@@ -447,7 +447,7 @@ def _lint_units(
         files = dict.fromkeys([*(f.location.file for f, _ in numbered if f.location.file),
                                *result.files[files_mark:]])
         for f, seq in numbered:
-            g = sup.one(f)
+            g = sup.one(f, own=True)  # fresh findings: no copy
             if g is not None:
                 store.add(g, seq)
         for file in files:
@@ -455,7 +455,7 @@ def _lint_units(
                 continue
             reasonless_done.add(file)
             for q in sup.reasonless(file):
-                g = sup.one(q)
+                g = sup.one(q, own=True)
                 if g is not None:
                     store.add(g, (2, extra))
                     extra += 1

@@ -28,7 +28,7 @@ _F_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 _L_FIELDS = tuple(f.name for f in dataclasses.fields(Location))
 _LOC = _F_FIELDS.index("location")
 _SEV = _F_FIELDS.index("severity")
-_RULE, _MSG = _F_FIELDS.index("rule"), _F_FIELDS.index("message")
+_SUPP = _F_FIELDS.index("suppressed")
 _L_FILE, _L_LINE, _L_COL = _L_FIELDS.index("file"), _L_FIELDS.index("line"), _L_FIELDS.index("column")
 _L_ENV = _L_FIELDS.index("env_var")
 
@@ -123,6 +123,18 @@ class FindingStore:
                 continue
             seen.add(ident)
             yield rec
+
+    def tally(self) -> tuple[dict[int, int], int]:
+        """Unsuppressed findings by severity (as ints), and the number suppressed."""
+        counts: dict[int, int] = {}
+        suppressed = 0
+        for rec in self._records():
+            fvals = rec[8]
+            if fvals[_SUPP]:
+                suppressed += 1
+            else:
+                counts[fvals[_SEV]] = counts.get(fvals[_SEV], 0) + 1
+        return counts, suppressed
 
     def __iter__(self) -> Iterator[Finding]:
         for rec in self._records():

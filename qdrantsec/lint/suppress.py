@@ -136,6 +136,8 @@ class _Comments:
         """The comment on ``line`` and those in the block of comment-only lines directly
         above it (a blank or any other line ends the block)."""
         comments = self.of(file)
+        if not comments:  # the common case: a file without ignore comments
+            return []
         lines = self._lines[file]
         found = [comments[line]] if line in comments else []
         above = line - 1
@@ -218,14 +220,21 @@ class Suppressor:
     def expired(self) -> list[Finding]:
         return [_qs004(self.project, e) for e in self.project.ignores if e.expired(self.today)]
 
-    def one(self, finding: Finding) -> Finding | None:
+    def one(self, finding: Finding, *, own: bool = False) -> Finding | None:
+        """``own``: the finding is the caller's to change (fresh from a rule), so it is
+        updated in place instead of copied."""
         project = self.project
         if not project.rule_enabled(finding.rule):
             return None
         loc = finding.location
         if loc.file and project.path_ignored(loc.file):
             return None
-        f = dataclasses.replace(finding, severity=project.severity_for(finding.rule, finding.severity))
+        severity = project.severity_for(finding.rule, finding.severity)
+        if own:
+            f = finding
+            f.severity = severity
+        else:
+            f = dataclasses.replace(finding, severity=severity)
         if not f.suppressed:
             how = _inline(f, self.comments) or _configured(f, self.active)
             if how is None and self.baseline and finding_fingerprint(f, self.read_lines) in self.baseline:

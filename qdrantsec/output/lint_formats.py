@@ -75,11 +75,17 @@ class Summary:
 def summarize(result: LintResult) -> Summary:
     by = {s.label: 0 for s in SEVERITIES}
     suppressed = 0
-    for f in result.findings:
-        if f.suppressed:
-            suppressed += 1
-        else:
-            by[f.severity.label] += 1
+    tally = getattr(result.findings, "tally", None)  # a FindingStore counts without unpacking
+    if tally is not None:
+        counts, suppressed = tally()
+        for sev, n in sorted(counts.items(), reverse=True):
+            by[Severity(sev).label] += n
+    else:
+        for f in result.findings:
+            if f.suppressed:
+                suppressed += 1
+            else:
+                by[f.severity.label] += 1
     return Summary(sum(by.values()), by, suppressed, len(result.files), len(result.errors), result.inputs)
 
 

@@ -14,8 +14,8 @@ A probe finding has no file: ``url`` is the request it made, ``evidence`` what i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from json.encoder import encode_basestring as _enc
 from typing import Any
 
 from qdrantsec.lint.model import Finding, LintResult
@@ -82,17 +82,14 @@ def chunks(result: LintResult, *, show_suppressed: bool) -> Iterator[str]:
 
 
 def _indented(d: dict[str, Any]) -> str:
-    """``d`` as ``to_json`` writes it two levels deep, without its pure-Python encoder for
-    the flat dict of strings, numbers, booleans and nulls a finding is."""
-    parts = []
-    for k, v in d.items():
-        if isinstance(v, str):
-            text = _enc(v)
-        elif v is True or v is False or v is None:
-            text = "true" if v is True else "false" if v is False else "null"
-        elif isinstance(v, int):
-            text = int.__repr__(v)
-        else:  # anything else: the encoder itself, indented as it would be
-            return "\n".join("    " + ln for ln in to_json(d).split("\n"))
-        parts.append(f"      {_enc(k)}: {text}")
-    return "    {\n" + ",\n".join(parts) + "\n    }"
+    """``d`` as ``to_json`` writes it two levels deep. A finding is a flat dict (strings,
+    numbers, booleans, nulls), which the C encoder writes with the same line breaks when
+    they are its item separator; ``to_json``'s indenting encoder is pure Python."""
+    if any(isinstance(v, (dict, list, tuple)) for v in d.values()):
+        return "\n".join("    " + ln for ln in to_json(d).split("\n"))
+    return "    {\n      " + _FLAT.encode(d)[1:-1] + "\n    }" if d else "    {}"
+
+
+#: JSON text never holds a raw line break (strings escape it), so these separators cannot
+#: be confused with anything inside a value
+_FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": "), default=str)
