@@ -55,6 +55,7 @@ def test_tutorial_config_with_named_api_keys_is_linted_with_qdrants_defaults(
     unknown = {f["line"]: f["message"] for f in found if f["rule"] == "QS208"}
     assert "did you mean `service.api_key`?" in unknown[8]
     assert "did you mean `service.http_port`?" in unknown[7]
+    assert "did you mean `storage.storage_path`?" in unknown[13]
     assert set(unknown) == {7, 8, 13, 15}  # service.port, service.api_keys, storage.path, log
     assert [f["severity"] for f in found if f["rule"] == "QS208" and f["line"] == 8] == ["high"]
 

@@ -51,6 +51,12 @@ def _suggest(path: tuple[str, ...], rest: tuple[str, ...]) -> str | None:
         for cand in siblings:
             if _norm(cand) == _norm(joined):
                 return ".".join([*parent, cand])
+    # the key without its section's name in front (`storage.path` for `storage.storage_path`)
+    if parent:
+        prefixed = _norm(f"{parent[-1]}_{key}")
+        for cand in siblings:
+            if _norm(cand) == prefixed:
+                return ".".join([*parent, cand])
     # a known setting under the wrong section (top-level `api_key`, `service.cert`): only
     # when exactly one leaf has that name, and no sibling is a longer form of it (for
     # `service.port` the user meant `http_port`, not `cluster.p2p.port`)

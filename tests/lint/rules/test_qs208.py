@@ -22,6 +22,9 @@ def test_camel_case_and_plural() -> None:
     assert suggest(["service", "api_keys"]) == "service.api_key"
     assert suggest(["api_key"]) == "service.api_key"
     assert suggest(["service", "tls"]) is not None
+    # the key without its section's name in front (a tutorial's `storage: {path: ...}`)
+    assert suggest(["storage", "path"]) == "storage.storage_path"
+    assert suggest(["service", "port"]) == "service.http_port"
 
 
 def test_service_tls_section_reported_once() -> None:
