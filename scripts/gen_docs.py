@@ -154,6 +154,10 @@ def man_pages() -> dict[Path, str]:
 
 
 def _group_extra(group: str) -> str:
+    if group == "probe":
+        from qdrantsec.probe.registry import checks_man_section
+
+        return checks_man_section().rstrip("\n") + "\n"
     if group != "lint":
         return ""
     try:
@@ -181,6 +185,9 @@ def readme() -> dict[Path, str]:
         pass
     else:
         text = _replace_block(text, "rules", rules_markdown_table().strip())
+    from qdrantsec.probe.registry import checks_markdown_table
+
+    text = _replace_block(text, "probe-checks", checks_markdown_table().strip())
     return {path: text}
 
 

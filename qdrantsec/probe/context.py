@@ -17,7 +17,10 @@ def parse_url(url: str) -> tuple[str, str, int]:
     text = url.strip()
     if "://" not in text:
         raise UsageError(f"{url!r} has no scheme", hint="write it as https://HOST:6333 (or http://HOST:6333)")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 literal
+        raise UsageError(f"{url!r} is not a URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise UsageError(f"{url!r}: the scheme must be http or https, not {scheme!r}")
@@ -27,11 +30,26 @@ def parse_url(url: str) -> tuple[str, str, int]:
         raise UsageError(f"{url!r}: the port is not a number from 0 to 65535") from None
     if not parts.hostname:
         raise UsageError(f"{url!r} has no host")
+    problem = _host_problem(parts.hostname)
+    if problem:
+        raise UsageError(f"{url!r}: the host is not an IP address or a DNS name: {problem}")
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise UsageError(f"{url!r}: give the REST base URL only (no path or query)",
                          hint="e.g. https://qdrant.example:6333")
     # no port: the scheme's own (a reverse proxy in front of Qdrant), as any HTTP client does
     return scheme, parts.hostname, port if port is not None else (443 if scheme == "https" else 80)
+
+
+def _host_problem(host: str) -> str | None:
+    import ipaddress
+
+    from qdrantsec.certs.names import dns_problem
+
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        return dns_problem(host, allow_wildcard=False)
 
 
 def base_url(scheme: str, host: str, port: int) -> str:

@@ -145,6 +145,8 @@ def test_one_of_two_unreachable(probe: Any, open_peer: PeerProcess, keyed_peer: 
     (["ftp://h:21"], "the scheme must be http or https, not 'ftp'"),
     (["http://h:6333/collections"], "give the REST base URL only"),
     (["http://h:99999"], "the port is not a number from 0 to 65535"),
+    (["https://a..b:6333"], "the host is not an IP address or a DNS name: empty label"),
+    (["https://[::1:6333"], "is not a URL"),
     ([], "no URL to probe"),
     (["http://h:6333", "--format", "junit"], "unknown format 'junit'"),
     (["http://h:6333", "--fail-on", "severe"], "unknown severity 'severe'"),

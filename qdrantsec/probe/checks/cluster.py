@@ -69,7 +69,8 @@ def run_p2p(targets: list[TargetContext]) -> Iterator[Finding]:
                     ctx.url, f"the p2p port {host}:{port} accepts connections ({origin})", where,
                     f"TCP connect to {host}:{port}: connected (nothing sent)")
             else:
-                ctx.notes.append(f"p2p port {host}:{port} ({origin}) not reachable: {failed}")
+                ctx.notes.append(f"p2p port {host}:{port} ({origin}) does not accept connections from "
+                                 f"here ({failed})")
 
 
 def run_versions(targets: list[TargetContext]) -> Iterator[Finding]:
