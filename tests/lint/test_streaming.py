@@ -1,0 +1,123 @@
+"""The lint run a directory at a time (what the CLI does: ``lint_paths(stream=True)``)
+gives the same reports as the run that keeps every file to the end (``_lint_whole``), also
+when findings are spilled to disk in several sorted runs, when one config file is layered
+into several targets (de-duplication), with inline suppressions, and when a directory uses
+a file of one linted before it (the run then starts again whole)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qdrantsec.lint import engine, store
+from qdrantsec.lint.registry import all_rules
+from qdrantsec.lint.store import FindingStore
+from qdrantsec.output.lint_formats import render
+from tests.lint.filehelpers import write
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+CONFIG = """
+service:
+  host: 0.0.0.0
+  api_key: changeme  # qdrantsec: ignore[QS203] a test key
+  enable_tls: false
+cluster:
+  enabled: true
+"""
+
+COMPOSE = """
+services:
+  qdrant:
+    image: qdrant/qdrant:latest
+    ports: ["6333:6333"]
+    volumes:
+      - ./config.yaml:/qdrant/config/production.yaml
+  replica:
+    image: qdrant/qdrant:latest
+    volumes:
+      - ./config.yaml:/qdrant/config/production.yaml
+"""
+
+
+def _reports(result: object, rules: list) -> dict[str, str]:
+    return {fmt: render(result, fmt, color=False, show_suppressed=True, rules=rules,  # type: ignore[arg-type]
+                        tool_version="t") for fmt in ("json", "sarif", "text")}
+
+
+def _both(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object, list]:
+    monkeypatch.chdir(root)
+    rules = all_rules()
+    whole = engine._lint_whole(["."], None, [], rules, None, 30, (), None, None)
+    streamed = engine.lint_paths(["."], rules=rules, stream=True)
+    return whole, streamed, rules
+
+
+def _tree(base: Path, apps: int) -> None:
+    for i in range(apps):
+        write(base, f"app{i:02}/config.yaml", CONFIG)
+        write(base, f"app{i:02}/docker-compose.yml", COMPOSE)
+        write(base, f"app{i:02}/qdrant.env", "QDRANT__SERVICE__API_KEY=\nQDRANT__SERVICE__API_KEY=x\n")
+        write(base, f"solo{i:02}/config.yaml", CONFIG.replace("0.0.0.0", f"10.0.0.{i}"))
+
+
+def test_streaming_run_reports_what_the_whole_run_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, 12)
+    monkeypatch.setattr(store, "RUN_SIZE", 16)  # many sorted runs on disk to merge
+    whole, streamed, rules = _both(tmp_path, monkeypatch)
+    assert isinstance(streamed.findings, FindingStore)  # type: ignore[attr-defined]
+    assert len(streamed.findings._runs) > 3  # type: ignore[attr-defined]  # it did spill
+    assert _reports(whole, rules) == _reports(streamed, rules)
+    # the config layered into both services is reported once per place, as before
+    assert len(list(streamed.findings)) == len(whole.findings)  # type: ignore[attr-defined]
+    assert any(f.suppressed and f.rule == "QS203" for f in streamed.findings)  # type: ignore[attr-defined]
+    # what is left of the targets: their kind, file and label (a directory's at a time)
+    assert sorted((t.kind, t.file, t.label) for t in streamed.targets) == sorted(  # type: ignore[attr-defined]
+        (t.kind, t.file, t.label) for t in whole.targets)  # type: ignore[attr-defined]
+    assert streamed.files == whole.files and streamed.notes == whole.notes  # type: ignore[attr-defined]
+
+
+def test_fixtures_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole, streamed, rules = _both(FIXTURES.parent, monkeypatch)
+    assert _reports(whole, rules) == _reports(streamed, rules)
+
+
+def test_a_directory_that_uses_an_earlier_one_makes_the_run_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a/ is linted before b/, and b's compose file mounts ../a/config.yaml: linted alone
+    # with a/ it would be a target of its own, so the run starts again whole
+    write(tmp_path, "a/config.yaml", CONFIG)
+    write(tmp_path, "b/docker-compose.yml", COMPOSE.replace("./config.yaml", "../a/config.yaml"))
+    whole, streamed, rules = _both(tmp_path, monkeypatch)
+    assert isinstance(streamed.findings, list)  # type: ignore[attr-defined]  # the whole run's result
+    assert _reports(whole, rules) == _reports(streamed, rules)
+    assert [t.kind for t in streamed.targets] == ["compose", "compose"]  # type: ignore[attr-defined]
+    assert "a/config.yaml is linted as part of the service that uses it" in streamed.notes  # type: ignore[attr-defined]
+
+
+def test_a_directory_named_twice_makes_the_run_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "a/config.yaml", CONFIG)
+    write(tmp_path, "a/other.yaml", CONFIG)
+    write(tmp_path, "b/config.yaml", CONFIG)
+    monkeypatch.chdir(tmp_path)
+    rules = all_rules()
+    paths = ["a/config.yaml", "b", "a/other.yaml"]
+    whole = engine._lint_whole(paths, None, [], rules, None, 30, (), None, None)
+    streamed = engine.lint_paths(paths, rules=rules, stream=True)
+    assert isinstance(streamed.findings, list)
+    assert _reports(whole, rules) == _reports(streamed, rules)
+
+
+def test_the_cli_json_report_is_the_whole_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qdrantsec.cli.app import main
+
+    _tree(tmp_path, 3)
+    whole, _, rules = _both(tmp_path, monkeypatch)
+    out = tmp_path.parent / f"{tmp_path.name}-report.json"
+    assert main(["lint", ".", "--format", "json", "--output", str(out), "--exit-zero"]) == 0
+    assert out.read_text() == render(whole, "json", color=False, show_suppressed=False,  # type: ignore[arg-type]
+                                     rules=rules, tool_version="t")
+    os.unlink(out)
