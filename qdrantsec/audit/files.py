@@ -287,8 +287,10 @@ def _where(name: str, base: int, body: bytes, offset: int) -> str:
 NL = b"\n"
 
 
-def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = None) -> Iterator[Entry]:
+def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = None,
+                 block: int | None = None) -> Iterator[Entry]:
     """The matching entries of one file, in file order."""
+    block = block or BLOCK
     stats = parser.stats
     try:
         fh = stdin if f.path == "-" and stdin is not None else _open(f.path, f.gz)
@@ -308,7 +310,7 @@ def read_forward(f: AuditFile, parser: LineParser, stdin: IO[bytes] | None = Non
             if fh is not stdin:
                 stack.enter_context(fh)
             while True:
-                chunk = fh.read(BLOCK)
+                chunk = fh.read(block)
                 if not chunk:
                     break
                 data = carry + chunk if carry else chunk
@@ -374,9 +376,11 @@ class LineCounter:
         return self.newlines + 1
 
 
-def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None) -> Iterator[Entry]:
+def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None,
+                  block: int | None = None) -> Iterator[Entry]:
     """The matching entries of one seekable file, last line first. ``upto``: read only
     the first ``upto`` bytes (a size taken before, for ``tail``)."""
+    block = block or BLOCK
     stats = parser.stats
     try:
         fh = open(f.path, "rb")  # noqa: SIM115
@@ -397,7 +401,7 @@ def read_backward(f: AuditFile, parser: LineParser, upto: int | None = None) -> 
         carry = b""
         first = True
         while end > 0:
-            start = max(0, end - BLOCK)
+            start = max(0, end - block)
             fh.seek(start)
             chunk = fh.read(end - start)
             data = chunk + carry if carry else chunk
@@ -469,11 +473,13 @@ def entries(groups: list[list[AuditFile]], parser: LineParser, *, newest_first: 
     ordered = reversed(groups) if newest_first else groups
     limits = upto or {}
     for group in ordered:
+        # files merged entry by entry are all open at once: share one block's worth of memory
+        block = BLOCK if len(group) == 1 else max(min(BLOCK, 64 * 1024), BLOCK // len(group))
         if newest_first:
-            streams = [read_backward(f, parser, limits.get(f.path)) if f.seekable
+            streams = [read_backward(f, parser, limits.get(f.path), block) if f.seekable
                        else read_backward_spooled(f, parser, stdin) for f in group]
         else:
-            streams = [read_forward(f, parser, stdin) for f in group]
+            streams = [read_forward(f, parser, stdin, block) for f in group]
         if len(streams) == 1:
             yield from streams[0]
         else:
