@@ -228,6 +228,12 @@ def _run(
         if target and os.path.realpath(target) in linted:
             raise InputError(f"{target} is one of the files linted; refusing to overwrite it",
                              hint="write the report to another file")
+    if env_files and not result.errors and not any(t.kind == "qdrant-config" for t in result.targets):
+        from qdrantsec.output import warn
+
+        warn(f"--env-file {', '.join(env_files)} applied to nothing: it sets QDRANT__ variables for Qdrant "
+             "config files, and none was linted (compose services, Kubernetes workloads and Helm releases "
+             "take their environment from their own files)")
     if known and not any(f.suppressed and f.suppression == "baseline" for f in result.findings):
         from qdrantsec.output import warn
 

@@ -210,3 +210,16 @@ def test_a_baseline_that_matches_nothing_says_so(repo: Path, capsys: Cap) -> Non
     assert err == ("qdrantsec: warning: the baseline baseline.json matched none of this run's findings, "
                    "so it suppressed nothing: it was written for other paths (or from another directory), "
                    "or everything in it is fixed; write it again with --write-baseline\n")
+
+
+def test_env_file_that_applies_to_nothing_warns(repo: Path, capsys: Cap) -> None:
+    write(repo / "compose.yaml", "services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n")
+    write(repo / "prod.env", "QDRANT__SERVICE__HOST=127.0.0.1\n")
+    code, _, err = lint(capsys, "compose.yaml", "--env-file", "prod.env", "--exit-zero")
+    assert code == 0
+    assert err == ("qdrantsec: warning: --env-file prod.env applied to nothing: it sets QDRANT__ variables "
+                   "for Qdrant config files, and none was linted (compose services, Kubernetes workloads "
+                   "and Helm releases take their environment from their own files)\n")
+    write(repo / "config.yaml", OPEN_CONFIG)  # now it has a config to apply to
+    code, _, err = lint(capsys, "compose.yaml", "config.yaml", "--env-file", "prod.env", "--exit-zero")
+    assert (code, err) == (0, "")
