@@ -206,6 +206,12 @@ def _run(targets: list[str], *, fmt: str, output: str | None, fail_on: str, rate
     ca_cert, client_cert, client_key, insecure = tls
     if client_key and not client_cert:
         raise UsageError("--client-key needs --client-cert")
+    from qdrantsec.fsutil import read_bytes
+
+    for path, what in ((ca_cert, "CA certificate"), (client_cert, "client certificate"),
+                       (client_key, "client key")):
+        if path is not None:  # a FIFO, a device or a huge file fails here, not in OpenSSL
+            read_bytes(path, what=what, limit=1024 * 1024)
     keys = _keys(admin, read_only_key_file, token_file)
     settings = opt.connection_settings(url=targets[0], ca_cert=ca_cert, client_cert=client_cert,
                                        client_key=client_key, insecure=insecure, timeout=timeout)

@@ -46,6 +46,8 @@ def run_probe(urls: Sequence[str], *, keys: ProbeKeys, settings: ConnectionSetti
     result = ProbeResult(request_id=request_id)
     reached: list[TargetContext] = []
     try:
+        for scheme, host, port in parsed:  # bad TLS files fail here, before any network
+            prober.client(base_url(scheme, host, port))
         for scheme, host, port in parsed:
             ctx = TargetContext(base_url(scheme, host, port), scheme, host, port, prober, keys, options)
             result.files.append(ctx.url)

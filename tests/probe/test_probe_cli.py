@@ -152,6 +152,8 @@ def test_one_of_two_unreachable(probe: Any, open_peer: PeerProcess, keyed_peer: 
     (["http://h:6333", "--fail-on", "severe"], "unknown severity 'severe'"),
     (["http://h:6333", "--read-only-key-file", "/nonexistent/ro.key"], "key file not found"),
     (["http://h:6333", "--client-key", "k.pem"], "--client-key needs --client-cert"),
+    (["https://h:6333", "--ca-cert", "/dev/zero"], "CA certificate /dev/zero"),
+    (["https://h:6333", "--ca-cert", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
     (["--explain", "QP999"], "unknown probe check QP999"),
 ])
 def test_usage_errors_exit_2(probe: Any, args: list[str], message: str) -> None:

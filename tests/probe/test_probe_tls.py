@@ -164,3 +164,12 @@ def test_legacy_tls_accepted(probe: Any, tls10_server: int, tls_material: TlsMat
 def test_legacy_tls_refused_by_the_peer(probe: Any, tls_peer: PeerProcess, tls_material: TlsMaterial) -> None:
     run = probe(tls_peer.url, "--ca-cert", str(tls_material.ca.cert), "--format", "json")
     assert "QP205" not in run.rules()
+
+
+def test_unusable_tls_files_are_usage_errors(probe: Any, tls_peer: PeerProcess, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    for args in (["--ca-cert", str(junk)], ["--client-cert", str(junk), "--client-key", str(junk)]):
+        run = probe(tls_peer.url, *args)
+        assert run.code == 2, run.err
+        assert run.err.startswith("qdrantsec: error: cannot load ") and "Traceback" not in run.err

@@ -171,7 +171,12 @@ def handshake(ctx: TargetContext, tls_ctx: ssl.SSLContext, *, ask: bool) -> Hand
 
 def _client_context(verify: bool, ca_cert: str | None) -> ssl.SSLContext:
     if verify:
-        tls_ctx = ssl.create_default_context(cafile=ca_cert)
+        try:
+            tls_ctx = ssl.create_default_context(cafile=ca_cert)
+        except (OSError, ssl.SSLError) as exc:
+            from qdrantsec.errors import InputError
+
+            raise InputError(f"cannot load CA certificate {ca_cert}: {exc}") from None
         tls_ctx.check_hostname = False  # host names are QP204's, checked against the SANs
         return tls_ctx
     tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
