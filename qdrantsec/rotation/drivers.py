@@ -24,7 +24,7 @@ import contextlib
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -104,17 +104,24 @@ class Driver(Protocol):
 
 def make_driver(spec: PeerSpec, *, runner: Runner | None = None,
                 timeout: float = DEFAULT_COMMAND_TIMEOUT_S,
-                clock: Callable[[], dt.datetime] | None = None) -> Driver:
-    """The driver of ``spec.driver``; ``runner`` and ``clock`` (backup names) are injectable."""
+                clock: Callable[[], dt.datetime] | None = None,
+                known_keys: Collection[str] = ()) -> Driver:
+    """The driver of ``spec.driver``; ``runner`` and ``clock`` (backup names) are injectable.
+    ``known_keys`` (the old and new key) are replaced by their fingerprints in any command
+    output a message quotes, even before the driver has read or written them (a resume)."""
     run = runner if runner is not None else SubprocessRunner()
     now = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+    driver: _Base
     if spec.driver == "file":
-        return FileDriver(spec, run, timeout, now)
-    if spec.driver == "env-file":
-        return EnvFileDriver(spec, run, timeout, now)
-    if spec.driver == "command":
-        return CommandDriver(spec, run, timeout)
-    raise InputError(f"peer {spec.name}: unknown driver {spec.driver!r}")
+        driver = FileDriver(spec, run, timeout, now)
+    elif spec.driver == "env-file":
+        driver = EnvFileDriver(spec, run, timeout, now)
+    elif spec.driver == "command":
+        driver = CommandDriver(spec, run, timeout)
+    else:
+        raise InputError(f"peer {spec.name}: unknown driver {spec.driver!r}")
+    driver._remember(*known_keys)
+    return driver  # type: ignore[return-value]
 
 
 def check_key(value: str, *, role: str) -> None:

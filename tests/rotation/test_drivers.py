@@ -559,6 +559,17 @@ def test_a_key_the_restart_command_prints_is_not_in_the_message(tmp_path: Path) 
         assert OLD not in text and NEW not in text
 
 
+def test_known_keys_are_redacted_before_the_driver_has_seen_them(tmp_path: Path) -> None:
+    """On a resume the driver may restart a peer without reading or writing its config first."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f"service:\n  api_key: {NEW}\n")
+    spec = PeerSpec("node-1", "http://127.0.0.1:6333", 0, "file", path=str(config),
+                    restart=f"cat {config}; exit 1")
+    with pytest.raises(RestartError) as err:
+        make_driver(spec, known_keys=[OLD, NEW]).restart()
+    assert err.value.message.endswith(f"(last output: api_key: <key {fingerprint(NEW)}>)")
+
+
 def test_the_restart_command_gets_no_keys(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(f"service:\n  api_key: {OLD}\n")
