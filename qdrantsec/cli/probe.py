@@ -28,7 +28,9 @@ collection that cannot exist (qdrantsec-probe-<random>: a 200 or 404 instead of 
 the write was allowed). At most --rate requests a second; every request carries \
 x-request-id: qdrantsec-probe-<run id>, shown on stderr, so the run can be found in the \
 audit log. Keys are never sent over plain http:// unless --allow-http-keys is given. With \
-no key, only anonymous checks are made.
+no key, only anonymous checks are made. The admin key comes from the usual sources \
+(--api-key-file, --api-key-stdin, --api-key-env, --qdrant-config, $QDRANT__SERVICE__API_KEY, \
+$QDRANT_API_KEY), never from a prompt.
 
 Exit codes: 0 every URL probed, no finding at or above --fail-on; 1 findings at or above \
 --fail-on; 2 usage error (bad URL, unreadable key file); 3 a URL could not be reached and \
