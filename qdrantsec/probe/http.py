@@ -74,13 +74,13 @@ class Prober:
         ex = Exchange(method, base_url.rstrip("/") + path, path, credential)
         self.limit.wait()
         try:
-            resp = send(client, method, path, headers=headers, **kwargs)
+            resp = send(client, method, path, headers=headers, max_bytes=MAX_BODY, **kwargs)
         except NetworkError as exc:
             ex.error = exc.message
             return ex
         ex.status, ex.reason = resp.status_code, resp.reason_phrase
         ex.headers = {k.lower(): v for k, v in resp.headers.items()}
-        content = resp.content[:MAX_BODY]
+        content = resp.content
         try:
             import json
 

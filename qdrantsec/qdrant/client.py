@@ -79,13 +79,18 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
     )
 
 
-def send(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+def send(client: httpx.Client, method: str, path: str, *, max_bytes: int | None = None,
+         **kwargs: Any) -> httpx.Response:
     """Send one request and return the response whatever its status; only transport
-    failures (connect, TLS, timeout) raise, as ``NetworkError`` without any header value."""
+    failures (connect, TLS, timeout) raise, as ``NetworkError`` without any header value.
+    With ``max_bytes`` at most that much of the (decoded) body is read, so that a server
+    that never stops sending cannot exhaust memory or hold the caller for ever."""
     import httpx
 
     try:
-        return client.request(method, path, **kwargs)
+        if max_bytes is None:
+            return client.request(method, path, **kwargs)
+        return _send_bounded(client, client.build_request(method, path, **kwargs), max_bytes)
     except httpx.TimeoutException:
         raise NetworkError(f"{client.base_url}: timed out ({method} {path})") from None
     except httpx.ConnectError as exc:
@@ -93,6 +98,25 @@ def send(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.R
                            hint=_tls_hint(exc)) from None
     except httpx.HTTPError as exc:
         raise NetworkError(f"{client.base_url}: {type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _send_bounded(client: httpx.Client, request: httpx.Request, max_bytes: int) -> httpx.Response:
+    import httpx
+
+    response = client.send(request, stream=True)
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= max_bytes:
+                break
+    finally:
+        response.close()
+    # the body is decoded already: drop the headers that describe the encoded one
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body[:max_bytes]),
+                          request=request)
 
 
 def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:

@@ -225,3 +225,34 @@ def test_p2p_port_reachable(probe: Any, module_peer_factory: Any, tmp_path: Path
     from_cluster = probe(peer.url, "--api-key-file", admin, "--allow-http-keys", "--format", "json")
     finding = next(f for f in from_cluster.json()["findings"] if f["rule"] == "QP601")
     assert "in GET /cluster" in finding["message"]
+
+
+def test_a_server_that_never_stops_sending(probe: Any) -> None:
+    """Every answer is read up to a bound: an endless body cannot hold the probe for ever."""
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"x" * 65536)
+            except OSError:
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        run = probe(f"http://127.0.0.1:{server.server_address[1]}", "--format", "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 1
+    assert {"QP101", "QP102", "QP201", "QP401", "QP403"} <= set(run.rules())
+    assert "does not look like Qdrant" in run.err
