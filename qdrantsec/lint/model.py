@@ -329,3 +329,7 @@ class LintResult:
     #: files named on the command line that were skipped anyway (templates), with why: the
     #: summary mentions them, so naming a file never ends in a silent "0 files"
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def json_extra(self) -> dict[str, Any]:
+        """Members a kind of run adds to the JSON document (lint: none)."""
+        return {}

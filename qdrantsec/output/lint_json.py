@@ -6,6 +6,8 @@
      "summary": {"total", "by_severity", "suppressed", "files" (probe: "urls"), "errors"},
      "errors": [{"file", "message"}],  (probe: "file" is the URL that could not be reached)
      "skipped": [{"file", "reason"}]}  (only when a named file was skipped: a template)
+    (probe adds "probe": {"request_id", "requests", "versions"}: the run's x-request-id, the
+    number of requests made, the version each reached URL reports)
 
 ``file`` is relative and POSIX (null only for a Qdrant default with no file); ``line`` and
 ``column`` are null when unknown, never a made-up 1. Ordered by file, line, column, rule.
@@ -55,6 +57,7 @@ def document(result: LintResult, *, show_suppressed: bool, findings: bool = True
     skipped = getattr(result, "skipped", None)
     if skipped:
         out["skipped"] = [{"file": input_path(result, path), "reason": why} for path, why in skipped]
+    out.update(result.json_extra())
     return out
 
 
@@ -85,11 +88,21 @@ def _indented(d: dict[str, Any]) -> str:
     """``d`` as ``to_json`` writes it two levels deep. A finding is a flat dict (strings,
     numbers, booleans, nulls), which the C encoder writes with the same line breaks when
     they are its item separator; ``to_json``'s indenting encoder is pure Python."""
-    if any(isinstance(v, (dict, list, tuple)) for v in d.values()):
+    if not d or not _FLAT_TYPES.issuperset(map(type, d.values())):
         return "\n".join("    " + ln for ln in to_json(d).split("\n"))
-    return "    {\n      " + _FLAT.encode(d)[1:-1] + "\n    }" if d else "    {}"
+    return "    {\n      " + _flat(d)[1:-1] + "\n    }"
 
 
-#: JSON text never holds a raw line break (strings escape it), so these separators cannot
-#: be confused with anything inside a value
-_FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": "), default=str)
+_FLAT_TYPES = frozenset({str, int, bool, float, type(None)})
+#: ``to_json``'s options, and as item separator the line break and indent of a value two
+#: levels deep. JSON text never holds a raw line break (strings escape it), so it cannot be
+#: confused with anything inside a value
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": "), default=str)
+if json.encoder.c_make_encoder is not None:  # the C encoder, made once (encode() makes one per call)
+    _C_ENCODER = json.encoder.c_make_encoder(
+        None, str, json.encoder.encode_basestring, None, ": ", ",\n      ", False, False, True)
+
+    def _flat(d: dict[str, Any]) -> str:
+        return "".join(_C_ENCODER(d, 0))
+else:  # pragma: no cover - CPython always has it
+    _flat = _ENCODER.encode

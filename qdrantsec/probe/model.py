@@ -90,3 +90,7 @@ class ProbeResult(LintResult):
     versions: dict[str, str | None] = field(default_factory=dict)
     request_id: str = ""
     requests: int = 0
+
+    def json_extra(self) -> dict[str, Any]:
+        return {"probe": {"request_id": self.request_id, "requests": self.requests,
+                          "versions": dict(self.versions)}}

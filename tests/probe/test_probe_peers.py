@@ -70,6 +70,9 @@ def test_open_instance_every_anonymous_check_fires(probe: Any, open_peer: PeerPr
     assert "1 collections" in open_["message"]
     assert by_rule["QP402"]["url"] == f"http://127.0.0.1:{open_peer.metrics_port}/metrics"
     assert doc["summary"]["urls"] == 1 and doc["summary"]["errors"] == 0
+    assert doc["probe"]["request_id"] == request_id(run.err)
+    assert doc["probe"]["versions"] == {open_peer.url: "1.19.0"}
+    assert doc["probe"]["requests"] >= 9
     assert _storage(open_peer) == before
 
 
