@@ -248,17 +248,20 @@ class Gate:
         ``accepts`` / refuses ``rejects``), with failures not growing for ``settle`` s."""
         start = self.clock()
         watch = FailureWatch()
+        # the failure watch starts when the restarted peer first answers at all (its /readyz
+        # may still say 503 while it catches up): its failures must not grow from then on
         up_since: float | None = None if restarted else start
+        ready = restarted is None
         problems: list[str] = ["not checked yet"]
         last_report = start
         while True:
             now = self.clock()
             problems = []
-            if restarted is not None and up_since is None:
+            if restarted is not None and not ready:
                 try:
-                    if self.probe.ready(restarted):
-                        up_since = now
-                    else:
+                    ready = self.probe.ready(restarted)
+                    up_since = now if up_since is None else up_since
+                    if not ready:
                         problems.append(f"{restarted}: /readyz not ready yet")
                 except QdrantsecError as exc:
                     problems.append(f"{restarted}: not answering ({exc.message})")

@@ -6,7 +6,8 @@ again with the same arguments, wait until its listeners are up.
 ``PEER_DIR/launch.json`` holds ``{"argv": [...], "cwd": ..., "env": {...}}``; the pid goes to
 ``PEER_DIR/pid``. Fault switches (files in PEER_DIR, for the tests): ``fail-restart`` makes
 the restart fail (exit 3) without touching the peer; ``no-start`` stops the peer and does
-not start it again (a peer that never comes back). ``launch.json`` may name an ``env_file``
+not start it again (a peer that never comes back); ``start-delay`` (seconds) waits before
+starting, like a server loading its data. ``launch.json`` may name an ``env_file``
 (``NAME=value`` lines) whose variables are added, as systemd's ``EnvironmentFile=`` does.
 Used only by tests/rotation; it passes no key on argv (the peer reads its own config).
 """
@@ -96,6 +97,9 @@ def main(argv: list[str]) -> int:
     stop(peer_dir)
     if (peer_dir / "no-start").exists():
         return 0
+    delay = peer_dir / "start-delay"  # seconds: a peer that starts as slowly as a real one
+    if delay.exists():
+        time.sleep(float(delay.read_text()))
     return start(peer_dir)
 
 
