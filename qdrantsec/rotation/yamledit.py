@@ -42,19 +42,19 @@ def edit_service_keys(text: str, changes: Mapping[str, str | None], *, name: str
         if key not in KEYS:
             raise ValueError(key)
     before = _qdrant_plain(text, name)
-    expected = _expected(before, changes)
-    if before == expected:
+    expected = _canon(_expected(before, changes))
+    if _canon(before) == expected:
         return text
     try:
         out = text
         for key, value in changes.items():
             out = _splice(out, key, value, name)
-        if _qdrant_plain(out, name) == expected:
+        if _canon(_qdrant_plain(out, name)) == expected:
             return out
     except _CannotSplice:
         pass
     out = _round_trip(text, changes, name)
-    if _qdrant_plain(out, name) != expected:
+    if _canon(_qdrant_plain(out, name)) != expected:
         raise InputError(f"{name}: could not change service.{' and service.'.join(changes)} "
                          "without changing something else; the file was left as it was",
                          hint="set the keys by hand once (e.g. without YAML anchors or merges "
@@ -91,6 +91,19 @@ def _qdrant_plain(text: str, name: str) -> dict[str, Any]:
         node = root.value[SERVICE]
         raise InputError(f"{name}:{node.line}:{node.column}: service must be a mapping")
     return plain  # type: ignore[no-any-return]
+
+
+def _canon(value: Any) -> Any:
+    """``value`` for comparison: a NaN (Qdrant's reader takes ``nan`` as a float) equals
+    itself, and ``1``, ``1.0`` and ``true`` differ (Python's ``==`` says they are equal). Key
+    order does not count: a new key goes next to its sibling, not last."""
+    if isinstance(value, dict):
+        return sorted((str(k), _canon(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return ("nan",)
+    return (type(value).__name__, value)
 
 
 def _expected(before: dict[str, Any], changes: Mapping[str, str | None]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qdrantsec.errors import InputError, QdrantsecError
 from qdrantsec.exit_codes import ExitCode
@@ -94,6 +96,10 @@ ROUND_TRIPS = [
      "service:   # filled by qdrantsec\nstorage: {}\n",
      f"service:   # filled by qdrantsec\n  api_key: \"{OLD}\"\n  alt_api_key: \"{NEW}\"\nstorage: {{}}\n",
      f"service:   # filled by qdrantsec\n  api_key: \"{NEW}\"\nstorage: {{}}\n"),
+    ("a NaN elsewhere (it must compare equal to itself)",
+     f"ratio: NaN\nservice:\n  api_key: {OLD}\n",
+     f"ratio: NaN\nservice:\n  api_key: {OLD}\n  alt_api_key: \"{NEW}\"\n",
+     f"ratio: NaN\nservice:\n  api_key: {NEW}\n"),
     ("empty file", "", f"service:\n  api_key: \"{OLD}\"\n  alt_api_key: \"{NEW}\"\n",
      f"service:\n  api_key: \"{NEW}\"\n"),
     ("block scalar key",
@@ -601,3 +607,63 @@ def test_no_object_shows_a_key_in_its_repr(tmp_path: Path) -> None:
 def test_errors_are_qdrantsec_errors_with_the_halted_code() -> None:
     for cls in (RestartError, ApplyError):
         assert issubclass(cls, QdrantsecError) and cls.exit_code == ExitCode.HALTED == 20
+
+
+# -- any config PyYAML can write ---------------------------------------------------------------------
+_scalars = st.one_of(st.integers(-1000, 1000), st.booleans(), st.none(),
+                     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12))
+_names = st.text(alphabet="abcdefghij_", min_size=1, max_size=8).filter(lambda k: k not in ("service",))
+_trees = st.recursive(_scalars, lambda kids: st.dictionaries(_names, kids, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(other=st.dictionaries(_names, _trees, max_size=4),
+       service=st.one_of(st.none(), st.dictionaries(_names, _scalars, max_size=4)),
+       keys=st.sampled_from([(None, None), (OLD, None), (OLD, NEW), (NEW, OLD)]),
+       change=st.sampled_from([(OLD, NEW), (NEW, OLD), (NEW, None)]),
+       flow=st.booleans(), indent=st.integers(2, 6), crlf=st.booleans())
+def test_the_splice_edits_any_config_pyyaml_writes(
+        other: dict[str, object], service: dict[str, object] | None, keys: tuple[str | None, str | None],
+        change: tuple[str, str | None], flow: bool, indent: int, crlf: bool) -> None:
+    """Block or flow style, any indentation, keys present or not: the result says exactly the
+    new keys, everything else reads as before, and the round-trip fallback is never needed."""
+    import yaml
+
+    from qdrantsec.qdrant.config import qdrant_value
+    from qdrantsec.rotation import yamledit
+    from qdrantsec.yamlloc import load_located
+
+    doc: dict[str, object] = dict(other)
+    if service is not None or keys != (None, None):
+        svc = dict(service or {})
+        for name, value in zip(("api_key", "alt_api_key"), keys, strict=True):
+            if value is not None:
+                svc[name] = value
+        doc["service"] = svc
+    text = yaml.safe_dump(doc, default_flow_style=flow, indent=indent, sort_keys=False, width=4096)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+
+    def plain(t: str) -> object:
+        docs = load_located(t, name="c")
+        return qdrant_value(docs[0].root) if docs and docs[0].root is not None else {}
+
+    def no_fallback(*args: object) -> str:
+        raise AssertionError("the round trip was used")
+
+    original = yamledit._round_trip
+    yamledit._round_trip = no_fallback  # type: ignore[assignment]
+    try:
+        out = yamledit.edit_service_keys(text, {"api_key": change[0], "alt_api_key": change[1]}, name="c")
+    finally:
+        yamledit._round_trip = original  # type: ignore[assignment]
+    after = plain(out)
+    before = plain(text)
+    assert isinstance(after, dict) and isinstance(before, dict)
+    assert after["service"].get("api_key") == change[0]
+    assert after["service"].get("alt_api_key") == change[1]
+    # repr: a NaN equals itself, and the order of keys counts
+    assert repr({k: v for k, v in after.items() if k != "service"}) == repr(
+        {k: v for k, v in before.items() if k != "service"})
+    if crlf:
+        assert "\n" not in out.replace("\r\n", "")
