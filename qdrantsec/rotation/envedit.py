@@ -55,7 +55,7 @@ def edit_env_keys(text: str, changes: Mapping[str, str | None], *, name: str) ->
     removed). The first line of a variable is rewritten in place, later duplicates are
     dropped; a new variable goes next to its sibling, else at the end."""
     lines = text.splitlines(keepends=True)
-    eol = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    eol = "\r\n" if "\r\n" in text else "\n"
     use_export = any((m := _ASSIGN.match(line)) and m.group("export") for line in lines
                      if not line.lstrip().startswith("#"))
     for key, value in changes.items():

@@ -667,3 +667,41 @@ def test_the_splice_edits_any_config_pyyaml_writes(
         {k: v for k, v in before.items() if k != "service"})
     if crlf:
         assert "\n" not in out.replace("\r\n", "")
+
+
+_env_values = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126,
+                                             exclude_characters="'\"\\#$`"), min_size=1, max_size=10)
+_env_names = st.sampled_from(["RUN_MODE", "QDRANT__SERVICE__HOST", "A", "QDRANT__SERVICE__API_KEY",
+                              "qdrant__service__api_key", "QDRANT__SERVICE__ALT_API_KEY",
+                              "QDRANT__SERVICE__READ_ONLY_API_KEY"])
+_env_lines = st.one_of(
+    st.just(""), st.just("# a comment"), st.just("; systemd comment"),
+    st.builds(lambda export, name, q, v: f"{export}{name}={q}{v}{q}",
+              st.sampled_from(["", "export "]), _env_names, st.sampled_from(["", "'", '"']), _env_values))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(_env_lines, max_size=8), crlf=st.booleans(), final_eol=st.booleans(),
+       change=st.sampled_from([(OLD, NEW), (NEW, OLD), (NEW, None)]))
+def test_env_edit_keeps_every_other_line_of_any_env_file(lines: list[str], crlf: bool, final_eol: bool,
+                                                         change: tuple[str, str | None]) -> None:
+    from qdrantsec.rotation.envedit import edit_env_keys, read_env_vars
+
+    eol = "\r\n" if crlf else "\n"
+    text = eol.join(lines) + (eol if final_eol and lines else "")
+    out = edit_env_keys(text, {"api_key": change[0], "alt_api_key": change[1]}, name="e.env")
+    got = read_env_vars(out)
+    assert got.get("QDRANT__SERVICE__API_KEY") == change[0]
+    assert got.get("QDRANT__SERVICE__ALT_API_KEY") == change[1]
+
+    def others(t: str) -> list[str]:
+        keep = []
+        for line in t.splitlines():
+            name = line.removeprefix("export ").split("=", 1)[0].upper()
+            if name not in ("QDRANT__SERVICE__API_KEY", "QDRANT__SERVICE__ALT_API_KEY"):
+                keep.append(line)
+        return keep
+
+    assert others(out) == others(text)
+    if "\r\n" in text:  # new lines take the file's line end
+        assert "\n" not in out.replace("\r\n", "")
