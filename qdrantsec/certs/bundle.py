@@ -220,7 +220,13 @@ def write(cs: CertSet) -> CertSet:
 
 
 def generate(req: Request) -> CertSet:
+    recover(req.out)
+    return write(plan(req))
+
+
+def recover(out: Path) -> list[str]:
+    """Clear what a killed run left in or beside ``out`` (or finish its renames) before
+    anything looks at it; returns one line per thing done, for the user."""
     from qdrantsec.certs import fileset
 
-    fileset.recover(req.out)  # a killed run's leftovers go (or its renames finish) first
-    return write(plan(req))
+    return fileset.recover(out)

@@ -59,19 +59,24 @@ class Written:
     backups: list[str]  # backup names made
 
 
-def recover(directory: Path) -> None:
-    """Remove, or finish, what a killed run left: call before looking at ``directory``."""
+def recover(directory: Path) -> list[str]:
+    """Remove, or finish, what a killed run left: call before looking at ``directory``.
+    Returns what was done, one line each, for the user."""
     real = Path(os.path.realpath(directory))
-    parent = real.parent
-    for stale in stale_temps(parent, real.name):
+    done = []
+    for stale in stale_temps(real.parent, real.name):
         _remove_tree(stale)
+        done.append(f"removed {directory.parent / stale.name}, left by a run that was killed")
     if not real.is_dir():
-        return
+        return done
     for entry in _inner_stale(real):
         manifest = entry / MANIFEST
-        if manifest.is_file() and not manifest.is_symlink():
-            _replay(real, entry, manifest)
+        if manifest.is_file() and not manifest.is_symlink() and _replay(real, entry, manifest):
+            done.append(f"finished writing the set a killed run had started in {directory}")
+        else:
+            done.append(f"removed {directory / entry.name}, left by a run that was killed")
         _remove_tree(entry)
+    return done
 
 
 def write_set(directory: Path, entries: list[Entry]) -> Written:
@@ -212,22 +217,30 @@ def _in_place(directory: Path, real: Path, entries: list[Entry]) -> Written:
     return Written([e.name for e in entries], [str(i["backup"]) for i in plan if i["backup"]])
 
 
-def _replay(real: Path, stage: Path, manifest: Path) -> None:
-    """Finish the renames a killed in-place run had started (its manifest was complete)."""
+def _replay(real: Path, stage: Path, manifest: Path) -> bool:
+    """Finish the renames a killed in-place run had started (its manifest was complete).
+    False when there was nothing to finish."""
     try:
         plan = json.loads(manifest.read_text())
     except (OSError, ValueError):
-        return  # killed while writing the manifest: nothing was moved yet
-    for item in plan if isinstance(plan, list) else []:
-        name, bak = item.get("name"), item.get("backup")
-        if not _plain_name(name) or (bak is not None and not _plain_name(bak)):
-            return
-        if not os.path.lexists(stage / name):
-            continue  # already moved
-        if bak is not None and not os.path.lexists(real / bak) and os.path.lexists(real / name):
-            os.link(real / name, real / bak, follow_symlinks=False)
-        os.replace(stage / name, real / name)
+        return False  # killed while writing the manifest: nothing was moved yet
+    items = [i for i in plan if isinstance(i, dict)] if isinstance(plan, list) else []
+    if not all(_plain_name(i.get("name")) and (i.get("backup") is None or _plain_name(i.get("backup")))
+               for i in items):
+        return False
+    try:
+        for item in items:
+            name, bak = item["name"], item.get("backup")
+            if not os.path.lexists(stage / name):
+                continue  # already moved
+            if bak is not None and not os.path.lexists(real / bak) and os.path.lexists(real / name):
+                os.link(real / name, real / bak, follow_symlinks=False)
+            os.replace(stage / name, real / name)
+    except OSError as exc:
+        raise InputError(f"cannot finish the set a killed run had started in {real}: {exc.strerror}",
+                         hint=f"its files are in {stage}") from None
     _fsync_dir(real)
+    return bool(items)
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -136,6 +136,8 @@ def generate(
     req = bundle.Request(out=Path(out), hosts=list(host or []), peers=list(peer or []), peer_count=peers,
                   peer_template=peer_template, clients=list(client or []), key_type=key_type, days=days,
                   ca_cert=ca_cert, ca_key=ca_key, new_ca=new_ca, force=force)
+    for line in bundle.recover(req.out):  # a killed run's leftovers, said before anything else
+        warn(line)
     cs = bundle.generate(req)
     snippets = build(cs, tls_dir or str(Path(out).absolute()))
     if fmt == "json":

@@ -101,9 +101,12 @@ def test_new_directory_is_whole_or_absent(tmp_path: Path) -> None:
     def check(killed: bool) -> None:
         if out.exists():
             assert set(whole_set(out)) == names
-        # the next plain run removes the staging directory and is not refused because of it
+        left = leftovers(tmp_path)
+        # the next plain run removes the staging directory, says so, and is not refused for it
         code, err = rerun(out, "--peers", "1")
         assert leftovers(tmp_path) == []
+        for name in left:
+            assert f"qdrantsec: warning: removed {tmp_path}/{name}, left by a run that was killed\n" in err
         if code == 0:
             assert set(whole_set(out)) == names
         else:  # the killed run had completed the set: a plain re-run refuses as always
@@ -191,12 +194,14 @@ def test_in_place_fallback_is_finished_by_the_next_run(tmp_path: Path) -> None:
         # any later run first removes or finishes what the killed one left, then proceeds
         code, err = rerun(out)
         assert code in (0, 2), err
+        if before and "finished writing the set" not in err:
+            assert f"qdrantsec: warning: removed {out}/{before.pop()}, left by a run that was killed" in err
         assert not [n for n in os.listdir(out) if n.startswith(".")]
         current = whole_set_with_backups(out)
         if current != original:
             assert all(current[n] != original[n] for n in original)
             assert {n: (out / f"{n}.bak").read_bytes() for n in original} == original
-            if before:
+            if "finished writing the set a killed run had started in" in err:
                 rolled_forward.append(True)
         assert (out / "sub" / "keep").read_text() == "x"
 
