@@ -126,7 +126,8 @@ def print_summary(outcome: Any, fmt: str, stream: IO[str] | None = None) -> None
     if s.get("key"):
         lines.append(f"  final key: {s['key']}")
     if s.get("backups"):
-        lines.append("  backups (mode 0600): " + ", ".join(printable(b) for b in s["backups"]))
+        lines.append("  backups of the previous configs (mode 0600: they hold keys):")
+        lines += [f"    {printable(b)}" for b in s["backups"]]
     out.write("\n".join(lines) + "\n")
 
 

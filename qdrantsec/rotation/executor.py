@@ -250,7 +250,7 @@ def run(rt: Runtime) -> Outcome:
     j.data.update(state=J.DONE, phase="done")
     summary = summarize(rt)
     j.data["summary"] = summary
-    rt.event("done", f"done: every peer uses only the new key {rt.plan.new_fingerprint}")
+    rt.event("done", f"every peer uses only the new key {rt.plan.new_fingerprint}")
     j.save()
     return Outcome(J.DONE, f"rotation finished: the key is {rt.plan.new_fingerprint} on every peer",
                    summary)

@@ -51,7 +51,7 @@ class PlannedPeer:
 
 #: the checks run after each restart (the gate), in the order they are evaluated
 GATE_CHECKS: tuple[str, ...] = (
-    "the peer answers and accepts the keys of this pass ({accepts}), and refuses {rejects}",
+    "the restarted peer answers, its /readyz is 200, it accepts {accepts} and refuses {rejects}",
     "GET /cluster on every peer: the same peer set ({n} peers), the same non-zero leader and "
     "term, consensus_thread_status working, pending_operations 0",
     "every collection: all replicas Active on every peer, no shard transfers",
@@ -157,8 +157,8 @@ def _keys(refs: tuple[KeyRef, ...]) -> str:
 
 
 def gate_checks(plan: Plan, rolling: RollingPass | None) -> list[str]:
-    accepts = _keys(rolling.accepts) if rolling else "the pass's keys"
-    rejects = _keys(rolling.rejects) if rolling else "the removed key"
+    accepts = _keys(rolling.accepts) if rolling else "the keys of its pass"
+    rejects = _keys(rolling.rejects) if rolling else "any key the pass removed"
     if rolling is not None and not rolling.rejects:
         rejects = "nothing"
     return [c.format(accepts=accepts, rejects=rejects, n=len(plan.peers), settle=plan.settle)

@@ -153,7 +153,7 @@ def test_three_step_file_driver_under_load(clusters: list[Cluster], tmp_path: Pa
     journal = json.loads(_journal(c).read_text())
     assert journal["state"] == "done" and journal["sequence"] == "3-step"
     assert "cannot prove that the clients have switched" in res.stderr
-    assert "rotation finished" in res.stdout and "backups (mode 0600)" in res.stdout
+    assert "rotation finished" in res.stdout and "backups of the previous configs" in res.stdout
     for backup in journal["backups"]:
         assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
     _no_leaks(c, dry, res)
