@@ -1,8 +1,13 @@
-"""Safe file writes: temp file in the same directory, fsync, then rename.
+"""Safe file writes and bounded reads.
 
-Nothing already on disk is lost or half-written: the old file stays intact until the
-new one is complete, and secrets are created with their final mode from the start (the
-temp file is opened 0600 before a single byte is written).
+Writes: temp file in the same directory, fsync, then rename. Nothing already on disk is
+lost or half-written: the old file stays intact until the new one is complete, and secrets
+are created with their final mode from the start (the temp file is opened 0600 before a
+single byte is written).
+
+Reads (``read_limited``, ``read_bytes``, ``read_text``, ``read_stdin``): only regular files
+(a pipe only when the command line names it), each kind under its cap, the MAX_* constants
+below; the README's "Input limits" section lists them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,28 @@ from pathlib import Path
 from qdrantsec.errors import InputError
 
 SECRET_MODE = 0o600
+#: the longest file name (one path component) and whole path Linux accepts, in bytes; past
+#: them every call fails with ENAMETOOLONG, which pathlib's is_dir()/exists() raise
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def path_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why no file can have this name (a component over NAME_MAX bytes, the whole path
+    over PATH_MAX), or None."""
+    raw = os.fsencode(path)
+    if len(raw) >= PATH_MAX:
+        return f"the path is longer than {PATH_MAX - 1} bytes"
+    if any(len(part) > NAME_MAX for part in raw.split(b"/")):
+        return f"a name in the path is longer than {NAME_MAX} bytes"
+    return None
+
+
+def check_path(path: str | os.PathLike[str], what: str = "path") -> None:
+    """An InputError for a path that no file can have (see ``path_problem``)."""
+    problem = path_problem(path)
+    if problem:
+        raise InputError(f"{what} {os.fspath(path)}: {problem}")
 
 
 def _pieces(data: bytes | str | Iterable[bytes | str]) -> Iterable[bytes]:
@@ -54,6 +81,7 @@ def atomic_write(
     pieces = _pieces(data)
     if not str(path):
         raise InputError("the output file name is empty")
+    check_path(target, "output file")
     if str(path).endswith(("/", os.sep)):  # Path() would drop the slash and write a file "dir"
         raise InputError(f"{path} ends with '/': give a file name, not a directory")
     parent = target.parent if str(target.parent) else Path(".")

@@ -87,10 +87,15 @@ def check(targets: list[str], within: dt.timedelta, *, now: dt.datetime | None =
     """Every certificate in ``targets``; errors are collected, not raised, so one bad file
     does not hide an expiring certificate in another."""
     from qdrantsec.certs.pem import load_certificates, read_bytes
+    from qdrantsec.fsutil import path_problem
 
     now = now or dt.datetime.now(dt.timezone.utc)
     report = ExpiryReport(within)
     for target in targets:
+        problem = path_problem(target)
+        if problem is not None:
+            report.errors.append(f"{target}: {problem}")
+            continue
         if not Path(target).exists():
             report.errors.append(f"not found: {target}")
             continue

@@ -129,6 +129,9 @@ def generate(
     fmt = _format(fmt)
     if not out.strip():  # Path("") would be the current directory
         raise UsageError("--out is empty", hint="give the directory for the files, e.g. --out tls")
+    from qdrantsec.fsutil import check_path
+
+    check_path(out, "--out")  # a name over 255 bytes: pathlib would raise ENAMETOOLONG
     for flag, value in (("--out", out), ("--tls-dir", tls_dir or "")):
         if _v(value) != value:  # it would go into the printed config and kubectl lines as is
             raise UsageError(f"{flag} {value} holds a control or bidi character",

@@ -449,3 +449,352 @@ def test_lint_reports_an_unreadable_deployment_file_found_in_a_directory(
     code, _, err = run(["lint", str(tmp_path), "--format", "json"], capsys)
     assert code == 2
     assert "config.yaml: file not readable" in err and "NOTES" not in err
+
+
+# -- bounded reads: only regular files, each kind under its cap (issue 13) ------------------
+
+TLS_ZERO = "service:\n  enable_tls: true\n  api_key: ${K}\ntls:\n  cert: /dev/zero\n  key: /dev/zero\n"
+
+
+def test_lint_tls_file_on_a_device_is_a_finding_not_a_hang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.yaml").write_text(TLS_ZERO)
+    code, out, err = run(["lint", str(tmp_path / "config.yaml"), "--format", "text"], capsys)
+    assert code == 1 and "internal error" not in err
+    assert ("QS305 tls-file-problem  `tls.cert` file /dev/zero cannot be read "
+            "(not a regular file: a character device)") in out
+    assert "`tls.key` file /dev/zero cannot be read" in out
+
+
+def test_lint_tls_file_that_is_a_fifo_is_a_finding_not_a_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "cert.pem")
+    (tmp_path / "config.yaml").write_text(
+        "service:\n  enable_tls: true\ntls:\n  cert: cert.pem\n  key: cert.pem\n")
+    res = cli("lint", "config.yaml", "--format", "text", cwd=tmp_path, stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)  # (cli's timeout fails the test if it blocks)
+    assert res.returncode == 1, res.stderr
+    assert b"`tls.cert` file cert.pem cannot be read (not a regular file: a FIFO)" in res.stdout
+
+
+def test_lint_tls_file_over_the_pem_cap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qdrantsec.fsutil import MAX_PEM_BYTES
+
+    with (tmp_path / "cert.pem").open("wb") as fh:
+        fh.truncate(MAX_PEM_BYTES + 1)
+    (tmp_path / "config.yaml").write_text(
+        "service:\n  enable_tls: true\ntls:\n  cert: cert.pem\n  key: cert.pem\n")
+    code, out, _ = run(["lint", str(tmp_path / "config.yaml"), "--format", "text"], capsys)
+    assert code == 1
+    assert "cert.pem cannot be read (larger than 1 MiB)" in out
+
+
+def test_compose_references_to_devices_and_fifos_are_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "prod.env")
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n"
+        "    env_file: [/dev/zero, prod.env]\n    build: {context: ., dockerfile: /dev/zero}\n")
+    res = cli("lint", "docker-compose.yml", "-v", "--format", "json", cwd=tmp_path,
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = res.stderr.decode()
+    assert res.returncode in (0, 1), err
+    assert "env_file /dev/zero: not a regular file: a character device; not read" in err
+    assert "env_file prod.env: not a regular file: a FIFO; not read" in err
+    assert "Dockerfile /dev/zero: not a regular file: a character device; not read" in err
+
+
+def test_kustomization_resource_on_a_device_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: [/dev/zero]\n"
+        "configMapGenerator:\n  - name: c\n    files: [/dev/zero]\n    envs: [/dev/zero]\n")
+    code, _, err = run(["lint", str(tmp_path), "-v"], capsys)
+    assert code in (0, 1, 2) and "internal error" not in err, err  # 2: no Qdrant deployment there
+    assert "resource /dev/zero: not a regular file: a character device; not read" in err
+    assert "file /dev/zero: not a regular file" in err and "env file /dev/zero: not a regular file" in err
+
+
+CHR = "not a regular file: a character device"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["lint", "/dev/zero"], f"/dev/zero: {CHR}; not read"),
+    (["lint", "CFG", "--env-file", "/dev/zero"], f"/dev/zero: --env-file: {CHR}; not read"),
+    (["lint", "CFG", "--baseline", "/dev/zero"], f"baseline file /dev/zero is {CHR}; refusing to read it"),
+    (["token", "mint", "--qdrant-config", "/dev/zero", "-c", "docs:r"],
+     f"Qdrant config /dev/zero is {CHR}; refusing to read it"),
+    (["token", "mint", "--api-key-file", "/dev/zero", "-c", "docs:r"],
+     f"cannot read key file /dev/zero: {CHR}"),
+    (["token", "mint", "--api-key-file", "KEY", "--from-file", "/dev/zero"],
+     f"batch file /dev/zero is {CHR}; refusing to read it"),
+    (["certs", "inspect", "/dev/zero"], f"certificate file /dev/zero is {CHR}; refusing to read it"),
+])
+def test_devices_named_on_the_command_line_are_one_line_errors(
+    argv: list[str], message: str, key_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("service:\n  host: 127.0.0.1\n")
+    argv = [str(key_file) if a == "KEY" else str(cfg) if a == "CFG" else a for a in argv]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    one_error(err)
+    assert err.splitlines()[0] == f"qdrantsec: error: {message}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["token", "mint", "--api-key-file", "BIG", "-c", "docs:r"], "key file BIG is larger than 64 KiB"),
+    (["token", "mint", "--api-key-file", "KEY", "--from-file", "BIG"],
+     "batch file BIG is larger than 10 MiB"),
+    (["token", "mint", "--qdrant-config", "BIG", "-c", "docs:r"], "Qdrant config BIG is larger than 10 MiB"),
+    (["lint", "CFG", "--baseline", "BIG"], "baseline file BIG is larger than 10 MiB"),
+    (["certs", "inspect", "BIG"], "certificate file BIG is larger than 1 MiB; not a certificate file"),
+])
+def test_files_over_their_cap_are_refused_unread(
+    argv: list[str], message: str, key_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "big"
+    with big.open("wb") as fh:  # sparse: over every cap, nothing written
+        fh.truncate(11 * 1024 * 1024)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("service:\n  host: 127.0.0.1\n")
+    argv = [str(key_file) if a == "KEY" else str(big) if a == "BIG" else str(cfg) if a == "CFG" else a
+            for a in argv]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    one_error(err)
+    assert message.replace("BIG", str(big)) in err
+
+
+def test_lint_env_file_over_the_env_cap_is_a_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qdrantsec.fsutil import MAX_ENV_BYTES
+
+    (tmp_path / "prod.env").write_text("QDRANT__SERVICE__API_KEY=x\n" + "#" * MAX_ENV_BYTES + "\n")
+    code, out, err = run(["lint", str(tmp_path / "prod.env"), "--format", "text"], capsys)
+    assert code in (1, 2) and "internal error" not in err  # 2: nothing else left to lint
+    size = MAX_ENV_BYTES + 28
+    assert f"QS001 invalid-file  file too large ({size} bytes, the limit is {MAX_ENV_BYTES})" in out
+
+
+def test_project_file_on_a_device_or_too_large(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "config.yaml").write_text("service:\n  host: 127.0.0.1\n  api_key: ${K}\n")
+    monkeypatch.chdir(tmp_path)
+    with (tmp_path / ".qdrantsec.yaml").open("wb") as fh:
+        fh.truncate(2 * 1024 * 1024)
+    code, _, err = run(["lint", "config.yaml"], capsys)
+    assert code == 2
+    one_error(err)
+    assert err.startswith(f"qdrantsec: error: project file {tmp_path}/.qdrantsec.yaml is larger than 1 MiB")
+
+
+def test_explicit_pipes_are_read_under_the_cap(tmp_path: Path) -> None:
+    """`lint <(helm template ...)` and `--api-key-file <(pass show ...)` name a pipe: read it."""
+    cfg = b"service:\n  host: 0.0.0.0\n"
+    res = cli("lint", "/dev/stdin", "--kind", "qdrant-config", "--format", "json", input=cfg,
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.returncode == 1 and b'"QS201"' in res.stdout, res.stderr
+    res = cli("lint", "/dev/stdin", "--kind", "qdrant-config", "--format", "text",
+              input=b"a" * (10 * 1024 * 1024 + 1), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"file too large (more than the limit of 10485760 bytes); not linted" in res.stdout
+    res = cli("token", "mint", "--api-key-file", "/dev/stdin", "-c", "docs:r", input=KEY.encode() + b"\n",
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.returncode == 0 and res.stdout.count(b".") == 2, res.stderr
+
+
+def test_a_named_fifo_nobody_writes_reads_as_empty(tmp_path: Path) -> None:
+    fifo = tmp_path / "k"
+    os.mkfifo(fifo)
+    res = cli("token", "mint", "--api-key-file", str(fifo), "-c", "docs:r", stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)
+    assert res.returncode == 2
+    assert res.stderr.decode() == f"qdrantsec: error: api_key from file {fifo} is empty\n"
+
+
+def test_key_on_stdin_without_a_newline_is_capped() -> None:
+    with open("/dev/zero", "rb") as zero:
+        res = cli("token", "mint", "--api-key-stdin", "-c", "docs:r", stdin=zero.fileno(),
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.returncode == 2
+    assert res.stderr.decode() == ("qdrantsec: error: the key on standard input is longer than 64 KiB; "
+                                   "is it really a key?\n")
+
+
+def test_read_limited(tmp_path: Path) -> None:
+    from qdrantsec.fsutil import FileTooLargeError, NotRegularFileError, read_limited
+
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 10)
+    assert read_limited(f, limit=10) == b"x" * 10
+    with pytest.raises(FileTooLargeError):
+        read_limited(f, limit=9)
+    with pytest.raises(FileTooLargeError):  # size unknown up front (st_size 0): cut at the cap
+        read_limited("/proc/self/maps", limit=10)
+    (tmp_path / "link").symlink_to("/dev/null")
+    with pytest.raises(NotRegularFileError, match="a character device"):
+        read_limited(tmp_path / "link", limit=10)
+    with pytest.raises(IsADirectoryError):
+        read_limited(tmp_path, limit=10)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(NotRegularFileError, match="a FIFO"):
+        read_limited(tmp_path / "fifo", limit=10)
+    assert read_limited(tmp_path / "fifo", limit=10, pipe_ok=True) == b""  # no writer: EOF
+
+
+# -- no exit 70 from input (issue 13) ---------------------------------------------------------
+
+ANCHOR = "service: &a {x: *a}\n"
+DEEP = "".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "v: 1\n"
+
+
+@pytest.mark.parametrize("text, problem", [
+    (ANCHOR, "1:10: an anchor is used inside its own value (a recursive alias), which no tool can expand"),
+    ("a: &a [1, *a]\n", "1:4: an anchor is used inside its own value"),
+    ("service: &a {<<: *a}\n", "1:10: a mapping is merged (`<<:`) into itself"),
+    (DEEP, "nested deeper than 128 levels"),
+    ("[" * 900 + "]" * 900, "1:129: nested deeper than 128 levels"),
+    ("[" + "1," * 250_000 + "1]", "a YAML document with more than 200000 nodes; refusing to load it"),
+])
+def test_hostile_yaml_in_a_linted_file_is_qs001(
+    text: str, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.yaml").write_text(text)
+    code, out, err = run(["lint", str(tmp_path / "config.yaml"), "--kind", "qdrant-config",
+                          "--format", "text"], capsys)
+    assert code in (1, 2) and "internal error" not in err, err  # 2: nothing else left to lint
+    assert "QS001 invalid-file" in out
+    where, _, what = problem.rpartition(": ") if problem[0].isdigit() else ("", "", problem)
+    assert what in out
+    if where:
+        assert f"config.yaml:{where}" in out
+
+
+def test_yaml_file_over_the_node_budget_in_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qdrantsec.yamlloc import FILE_NODE_BUDGET, NODE_BUDGET, load_located
+
+    doc = "---\n{" + "a," * (NODE_BUDGET // 2 - 10) + "a}\n"  # each document under the budget
+    text = doc * (FILE_NODE_BUDGET // NODE_BUDGET + 1)
+    with pytest.raises(InputError, match=f"more than {FILE_NODE_BUDGET} YAML nodes in all documents"):
+        load_located(text)
+
+
+@pytest.mark.parametrize("text", [ANCHOR, DEEP, "a: &a {b: {<<: *a}}\n"])
+@pytest.mark.parametrize("where", ["qdrant-config", "project-file", "batch-file"])
+def test_hostile_yaml_anywhere_is_one_line(
+    text: str, where: str, tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "config.yaml").write_text("service:\n  host: 127.0.0.1\n  api_key: ${K}\n")
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text(text)
+    if where == "qdrant-config":
+        argv = ["token", "mint", "--qdrant-config", str(hostile), "-c", "docs:r"]
+    elif where == "project-file":
+        hostile.rename(tmp_path / ".qdrantsec.yaml")
+        argv = ["lint", "config.yaml"]
+    else:
+        argv = ["token", "mint", "--api-key-file", str(key_file), "--from-file", str(hostile)]
+    code, out, err = run(argv, capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert "invalid YAML" in err or "not valid YAML" in err
+
+
+def test_impossible_date_in_a_batch_file(
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "tokens.yaml"
+    batch.write_text("- {name: a, collections: ['docs:r'], expires_at: 2026-02-30T00:00:00Z}\n")
+    code, out, err = run(["token", "mint", "--api-key-file", str(key_file), "--from-file", str(batch)],
+                         capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert err.splitlines()[0] == f"qdrantsec: error: {batch}: token 'a': bad time '2026-02-30T00:00:00Z'"
+
+
+LONG = "n" * 300
+
+
+@pytest.mark.parametrize("argv, start", [
+    (["key", "generate", "--out", LONG], f"qdrantsec: error: output file {LONG[:200]}"),
+    (["lint", "CFG", "--output", f"{LONG}.json"], f"qdrantsec: error: output file {LONG[:200]}"),
+    (["lint", "CFG", "--write-baseline", LONG], f"qdrantsec: error: output file {LONG[:200]}"),
+    (["certs", "generate", "--out", LONG], f"qdrantsec: error: --out {LONG[:200]}"),
+    (["lint", LONG], f"qdrantsec: error: {LONG[:200]}"),
+    (["lint", f"{LONG}/config.yaml"], f"qdrantsec: error: {LONG[:200]}"),
+])
+def test_path_components_over_255_bytes(
+    argv: list[str], start: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("service:\n  host: 127.0.0.1\n")
+    code, _, err = run(["config.yaml" if a == "CFG" else a for a in argv], capsys)
+    assert code == 2
+    one_error(err)
+    assert err.startswith(start)
+    assert "longer than 255 bytes" in err or "File name too long" in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "config.yaml"]
+
+
+@pytest.mark.parametrize("url, message", [
+    ("https://a..b", "'https://a..b': host 'a..b' is not a valid DNS name"),
+    ("https://[::1", "'https://[::1' is not a valid URL (Invalid IPv6 URL)"),
+    (f"https://{'a' * 64}.example", f"host '{'a' * 64}.example' is not a valid DNS name"),
+    ("https://a b:6333", "host 'a b' is not a valid DNS name"),
+    ("https://[::1]:99999", "has an invalid port"),
+])
+def test_certs_inspect_malformed_urls(url: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["certs", "inspect", url, "--timeout", "1"], capsys)
+    assert code == 2 and out == ""
+    one_error(err)
+    assert message in err
+
+
+def _bad_point_pem(tmp_path: Path) -> Path:
+    """A certificate whose EC public point is moved off the curve (one byte of Y flipped)."""
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    assert main(["certs", "generate", "--out", str(tmp_path / "tls")]) == 0
+    cert = x509.load_pem_x509_certificate((tmp_path / "tls" / "server.pem").read_bytes())
+    der = bytearray(cert.public_bytes(serialization.Encoding.DER))
+    point = cert.public_key().public_bytes(serialization.Encoding.X962,
+                                           serialization.PublicFormat.UncompressedPoint)
+    at = bytes(der).index(point)
+    der[at + len(point) - 1] ^= 0x01
+    bad = tmp_path / "tls" / "bad.pem"
+    bad.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bytes(der))
+                    + b"-----END CERTIFICATE-----\n")
+    return bad
+
+
+def test_certificate_with_a_point_off_the_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _bad_point_pem(tmp_path)
+    capsys.readouterr()
+    message = f"qdrantsec: error: {bad}: certificate 1 has an invalid public key (Invalid key)"
+    for argv in (["certs", "inspect", str(bad)],
+                 ["certs", "verify", str(bad), "--ca", str(tmp_path / "tls" / "ca.pem")],
+                 ["certs", "verify", str(tmp_path / "tls" / "server.pem"), "--ca", str(bad)],
+                 ["certs", "generate", "--out", str(tmp_path / "out"), "--ca-cert", str(bad),
+                  "--ca-key", str(tmp_path / "tls" / "ca-key.pem")]):
+        code, _, err = run(argv, capsys)
+        assert code == 2, argv
+        one_error(err)
+        assert err.splitlines()[0] == message, argv
+    (tmp_path / "config.yaml").write_text(
+        "service:\n  enable_tls: true\n  api_key: ${K}\n"
+        "tls:\n  cert: tls/bad.pem\n  key: tls/server-key.pem\n  ca_cert: tls/bad.pem\n")
+    code, out, err = run(["lint", str(tmp_path / "config.yaml"), "--format", "text"], capsys)
+    assert code == 1 and "internal error" not in err, err
+    assert ("`tls.cert` file " + f"{tmp_path}/tls/bad.pem holds certificate #1, whose public key is invalid "
+            "(Invalid key); no TLS stack can use it") in out
+    assert "`tls.ca_cert` file" in out

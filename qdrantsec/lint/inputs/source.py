@@ -112,8 +112,9 @@ def read_source(path: str, *, limit: int = MAX_BYTES, pipe_ok: bool = False) -> 
     try:
         raw = read_limited(path, limit=limit, pipe_ok=pipe_ok)
     except FileTooLargeError as exc:
-        size = f"{exc.size} bytes" if exc.size is not None else "more bytes"
-        src.problem = Problem(f"file too large ({size}, the limit is {exc.limit}); not linted")
+        size = (f"{exc.size} bytes, the limit is {exc.limit}" if exc.size is not None
+                else f"more than the limit of {exc.limit} bytes")  # a pipe: its size is unknown
+        src.problem = Problem(f"file too large ({size}); not linted")
         return src
     except NotRegularFileError as exc:
         src.problem = Problem(f"{exc.strerror}; not read", unreadable=True)
