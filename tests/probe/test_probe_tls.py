@@ -173,3 +173,47 @@ def test_unusable_tls_files_are_usage_errors(probe: Any, tls_peer: PeerProcess, 
         run = probe(tls_peer.url, *args)
         assert run.code == 2, run.err
         assert run.err.startswith("qdrantsec: error: cannot load ") and "Traceback" not in run.err
+
+
+def test_expired_certificate(probe: Any, module_peer_factory: Any, tls_material: TlsMaterial,
+                             tmp_path: Path) -> None:
+    leaf = _expired_leaf(tmp_path, tls_material)
+    peer = module_peer_factory({"service": {"enable_tls": True, "api_key": API_KEY},
+                                "tls": tls_material.tls_section(cert=str(leaf.cert), key=str(leaf.key))},
+                               ca_path=tls_material.ca.cert)
+    run = probe(peer.url, "--ca-cert", str(tls_material.ca.cert), "--format", "json")
+    expired = next(f for f in run.json()["findings"] if f["rule"] == "QP203")
+    assert expired["severity"] == "critical" and "expired on" in expired["message"]
+    assert "QP202" not in run.rules()  # an expired chain is QP203's finding, not also QP202's
+    assert run.code == 1
+    assert "the certificate does not verify, so no HTTP checks were made" in run.err
+
+
+def _expired_leaf(tmp_path: Path, tls_material: TlsMaterial) -> Any:
+    """A server certificate for 127.0.0.1 that expired yesterday, from the test CA."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from tests.peer.peerlib import CertPair
+
+    _, ca_cert, ca_key = tls_material.ca_full
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=3)).not_valid_after(now - dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pair = CertPair(tmp_path / "expired.pem", tmp_path / "expired.key")
+    pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pair.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return pair
