@@ -143,6 +143,7 @@ def _step(rt: Runtime, rolling: RollingPass, peer: PlannedPeer) -> None:
         if problems:
             raise _halt(rt, where, peer, "; ".join(problems))
         return
+    tb = rt.clock()
     check_before(rt, where, peer, skip_self=st["state"] != J.PENDING)
     driver = rt.drivers[peer.name]
     t0 = rt.clock()
@@ -153,7 +154,8 @@ def _step(rt: Runtime, rolling: RollingPass, peer: PlannedPeer) -> None:
         raise _halt(rt, where, peer, f"changing its config failed: {exc.message}") from None
     if backup:
         j.data.setdefault("backups", []).append(str(backup))
-    j.set_step(rolling.name, peer.name, state=J.CONFIG_WRITTEN, backup=str(backup) if backup else None)
+    j.set_step(rolling.name, peer.name, state=J.CONFIG_WRITTEN, backup=str(backup) if backup else None,
+               before_s=round(t0 - tb, 3), set_s=round(rt.clock() - t0, 3))
     rt.event("step", f"{peer.name}: restart", peer=peer.name, action="restart")
     j.set_step(rolling.name, peer.name, state=J.RESTARTING)
     t1 = rt.clock()
