@@ -129,6 +129,13 @@ def test_nothing_reachable_exits_3(probe: Any) -> None:
     doc = run.json()
     assert doc["findings"] == [] and doc["errors"][0]["file"] == dead
     assert doc["summary"]["urls"] == 1 and doc["summary"]["errors"] == 1
+    github = probe(dead, "--format", "github").out.splitlines()
+    assert github[0].startswith(f"::error title=qdrantsec%3A URL not reached::{dead}: cannot connect: ")
+    assert github[-1] == "No problems found in 1 URL. 1 URL could not be reached."
+    sarif = json.loads(probe(dead, "--format", "sarif").out)["runs"][0]
+    (notification,) = sarif["invocations"][0]["toolExecutionNotifications"]
+    assert notification["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": dead}
+    assert sarif["invocations"][0]["executionSuccessful"] is False and sarif["results"] == []
 
 
 def test_one_of_two_unreachable(probe: Any, open_peer: PeerProcess, keyed_peer: PeerProcess) -> None:
