@@ -376,3 +376,49 @@ def test_a_fifo_never_blocks_any_command(corpus: Corpus, tmp_path: Path) -> None
             failures.append(f"{' '.join(argv)[:120]}: {why}")
     assert not failures, "\n".join(failures)
     assert Path(corpus.fifo).is_fifo()  # nothing replaced it
+
+
+#: files that reference another file, each with {P} where the hostile path goes
+REFERENCES: dict[str, tuple[str, str]] = {
+    "tls.cert": ("config.yaml", "service:\n  enable_tls: true\n  api_key: ${K}\ntls:\n  cert: {P}\n"
+                                "  key: {P}\n  ca_cert: {P}\n  verify_https_client_certificate: true\n"),
+    "env_file": ("docker-compose.yml", "services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n"
+                                       "    env_file: ['{P}']\n"),
+    "include": ("docker-compose.yml", "include: ['{P}']\n"
+                                      "services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n"),
+    "extends.file": ("docker-compose.yml", "services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n"
+                                           "    extends: {file: '{P}', service: base}\n"),
+    "build.dockerfile": ("docker-compose.yml", "services:\n  qdrant:\n    container_name: qdrant\n"
+                                               "    build: {context: ., dockerfile: '{P}'}\n"),
+    "mounted config": ("docker-compose.yml", "services:\n  qdrant:\n    image: qdrant/qdrant:v1.19.0\n"
+                                             "    volumes: ['{P}:/qdrant/config/production.yaml']\n"),
+    "kustomize": ("kustomization.yaml", "resources: ['{P}']\nconfigMapGenerator:\n  - name: qdrant\n"
+                                        "    files: ['{P}']\n    envs: ['{P}']\n"),
+}
+
+
+@pytest.mark.parametrize("ref", list(REFERENCES))
+def test_hostile_files_referenced_from_a_linted_file(
+    ref: str, corpus: Corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A linted repository points at /dev/zero, a FIFO, a huge file...: a finding or a note
+    for each, never a hang, a MemoryError or an internal error."""
+    name, template = REFERENCES[ref]
+    failures = []
+    for i, value in enumerate([*corpus.files.values(), corpus.fifo]):
+        here = tmp_path / f"repo{i}"
+        here.mkdir()
+        (here / name).write_text(template.replace("{P}", value))
+        try:
+            with guard():
+                code = main(["lint", str(here), "-v", "--allow-empty", "--format", "json"])
+        except _Overrun:
+            code = -1
+        _, err = capsys.readouterr()
+        why = "did not return" if code == -1 else check(["lint"], code, err)
+        if why is None and code not in (0, 1):
+            why = f"exit {code}: {err.strip()[:200]}"
+        if why:
+            failures.append(f"{value[-40:]}: {why}")
+    assert not failures, "\n".join(failures)
+    assert Path(corpus.fifo).is_fifo()

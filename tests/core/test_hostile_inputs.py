@@ -798,3 +798,17 @@ def test_certificate_with_a_point_off_the_curve(tmp_path: Path, capsys: pytest.C
     assert ("`tls.cert` file " + f"{tmp_path}/tls/bad.pem holds certificate #1, whose public key is invalid "
             "(Invalid key); no TLS stack can use it") in out
     assert "`tls.ca_cert` file" in out
+
+
+def test_overlong_names_inside_a_linted_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pathlib's exists()/is_file() raise ENAMETOOLONG: a name from a linted file is never
+    an internal error in a rule."""
+    (tmp_path / "config.yaml").write_text(
+        f"service:\n  enable_tls: true\n  api_key: ${{K}}\ntls:\n  cert: /{LONG}\n  key: {LONG}/x\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        f"include: [{LONG}.yaml]\nservices:\n  q:\n    image: qdrant/qdrant:v1.19.0\n"
+        f"    env_file: [{LONG}]\n    volumes: ['./{LONG}:/qdrant/tls', './{LONG}:/qdrant/config/a.yaml']\n"
+        f"    environment: {{QDRANT__SERVICE__ENABLE_TLS: 'true', QDRANT__TLS__CERT: /qdrant/tls/{LONG}}}\n")
+    code, out, err = run(["lint", str(tmp_path), "--format", "text"], capsys)
+    assert code == 1 and "internal error" not in err, err
+    assert f"`tls.key` file {tmp_path}/{LONG}/x cannot be read (File name too long)" in out

@@ -23,7 +23,6 @@ interpolated with this file's ``.env`` (an included file's own ``.env`` is not r
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from qdrantsec.fsutil import MAX_DOCKERFILE_BYTES, read_limited
 from qdrantsec.lint.inputs.context import BuildContext, duplicate_key, first_mapping, invalid_file, shift_node
@@ -668,17 +667,19 @@ class ComposeFile:
         for cpath in wanted:
             local = probe.host_path(cpath)
             rank = layer_rank_of_container_path(cpath, run_mode, workdir)
-            if local is not None and rank not in chosen and Path(local).is_file():
+            # (os.path, not pathlib: a name from the file may be too long, which
+            # Path.is_file() raises and os.path.isfile() answers False to)
+            if local is not None and rank not in chosen and os.path.isfile(local):
                 chosen[rank] = local
         config_dir = f"{workdir.rstrip('/')}/config/"
         config_file = probe.host_path(wanted[-1]) if config_path else None
         for container, local in mounts:
             if local in chosen.values() or not (container.startswith(config_dir) or local == config_file):
                 continue
-            if not Path(local).exists():
+            if not os.path.exists(local):
                 self.ctx.note(f"{self.src.path} service {name}: {local} (mounted at {container}) "
                               "does not exist here, so it was not linted")
-            elif Path(local).is_file():
+            elif os.path.isfile(local):
                 self.ctx.note(f"{self.src.path} service {name}: {local} is mounted at {container}, "
                               "which Qdrant does not read")
         inline_at: dict[int, tuple[str, Node]] = {}

@@ -74,11 +74,12 @@ def tls_file(target: Target, setting: str) -> TlsFile | None:
     if target.kind in ("qdrant-config", "env"):
         path = Path(value)
         if path.is_absolute():
-            return TlsFile(setting, path, False) if path.exists() else None
+            # (os.path answers False for a name too long, where pathlib raises)
+            return TlsFile(setting, path, False) if os.path.exists(path) else None
         return TlsFile(setting, _config_base(target, setting) / path, target.kind == "qdrant-config")
     if target.mounts:  # the engine's bind-mount map (compose, k8s hostPath)
         local = target.host_path(value)
-        if local is not None and Path(local).is_file():
+        if local is not None and os.path.isfile(local):
             return TlsFile(setting, Path(local), False)
         return None
     if target.kind == "compose":
@@ -91,7 +92,7 @@ def tls_file(target: Target, setting: str) -> TlsFile | None:
             except ValueError:
                 continue
             candidate = local / Path(*rel.parts) if rel.parts else local
-            if candidate.is_file():
+            if os.path.isfile(candidate):
                 return TlsFile(setting, candidate, False)
     return None
 
