@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -204,6 +205,33 @@ def shown_argument(text: str) -> str:
     if looks_like_a_key(text):
         return f"<a name that looks like a key, not shown: {fingerprint(text)}>"
     return text
+
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S)
+_KEY_CHARS_RUN = re.compile(r"[A-Za-z0-9+=_-]{16,}")
+
+
+def redact_private_keys(text: str) -> str:
+    """``text`` with every PEM private key in it (a key file's text pasted as an argument:
+    ``certs inspect "$(cat key.pem)"``) replaced by its fingerprint. For every line on stderr."""
+    if "PRIVATE KEY" not in text:
+        return text
+    return _PEM_PRIVATE_KEY.sub(lambda m: f"<a private key, not shown: {fingerprint(m.group())}>", text)
+
+
+def redact_key_like(text: str) -> str:
+    """``text`` with private keys and every run of key characters that looks like a key
+    replaced by fingerprints: for messages that quote the command line as is (the parser's
+    'unexpected extra argument (...)', 'no such option: ...')."""
+
+    def one(m: re.Match[str]) -> str:
+        run = m.group()
+        if not looks_like_a_key(run):
+            return run
+        return f"<a value that looks like a key, not shown: {fingerprint(run)}>"
+
+    return _KEY_CHARS_RUN.sub(one, redact_private_keys(text))
 
 
 @contextlib.contextmanager

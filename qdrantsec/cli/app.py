@@ -189,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(ExitCode.USAGE)
         fmt = getattr(exc, "format_message", None)
         message = fmt() if callable(fmt) else str(exc)
+        from qdrantsec.secrets import redact_key_like  # the parser quotes argv: a key given by mistake
+
+        message = redact_key_like(message)
         ctx = getattr(exc, "ctx", None)
         hint = f"try '{ctx.command_path} --help'" if ctx is not None else None
         _err(message[:1].lower() + message[1:] if message else "usage error", hint)

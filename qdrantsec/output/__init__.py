@@ -50,7 +50,12 @@ def shorten(text: str, limit: int = WORD_LIMIT) -> str:
 
 def diagnostic(text: str) -> str:
     """One line for stderr: overlong arguments shortened, then :func:`printable` (a path or
-    value with a newline cannot forge a second ``qdrantsec: error:`` line)."""
+    value with a newline cannot forge a second ``qdrantsec: error:`` line). A PEM private
+    key in it (a key file's text given as an argument) is shown by its fingerprint."""
+    if "PRIVATE KEY" in text:
+        from qdrantsec.secrets import redact_private_keys
+
+        text = redact_private_keys(text)
     if len(text) > WORD_LIMIT:
         text = re.sub(rf"[^\s…]{{{WORD_LIMIT + 1},}}", lambda m: shorten(m.group()), text)
         text = shorten(text, LINE_LIMIT)

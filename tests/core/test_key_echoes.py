@@ -102,3 +102,32 @@ def test_ordinary_names_are_still_echoed(tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "keys").mkdir()
     code, _, err = run(["token", "mint", "-c", "docs:r", "--api-key-file", "keys"], capsys)
     assert code == 2 and err == "qdrantsec: error: key file is a directory: keys\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["certs", "inspect"], ["certs", "inspect", "--"], ["certs", "check-expiry", "--"], ["lint", "--"],
+    ["certs", "verify", "--ca", "ca.pem", "--"],
+])
+def test_private_key_text_given_as_an_argument_is_never_printed(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "$(cat key.pem)" where a file name belongs: the parser ("no such option: -----BEGIN...")
+    # or a reader ("not found: ...") would quote it; every stderr line shows its fingerprint
+    monkeypatch.chdir(tmp_path)
+    assert main(["certs", "generate", "--out", "tls"]) == 0
+    pem = (tmp_path / "tls" / "server-key.pem").read_text()
+    code, out, err = run([*argv, pem], capsys)
+    assert code == 2 and "PRIVATE KEY" not in out  # lint's summary line is all stdout gets
+    assert "PRIVATE KEY" not in err and pem.splitlines()[1][:16] not in err, err
+    assert "<a private key, not shown: sha256:" in err
+
+
+def test_a_key_given_as_an_extra_argument_is_not_echoed_by_the_parser(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["token", "mint", "-c", "docs:r", KEY], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("qdrantsec: error: got unexpected extra argument(s) (<a value that looks like a "
+                          f"key, not shown: {fingerprint(KEY)}>)\n")
+    code, _, err = run(["token", "mint", "-c", "docs:r", "--no-such-option"], capsys)
+    assert code == 2 and "no such option: --no-such-option" in err  # ordinary words stay
