@@ -336,6 +336,8 @@ def rotate(
                   or None, "apply": apply_cmd, "restart": restart_cmd}
     inv = _inventory(record)
     record["peers"] = [{"name": p.name, "url": p.url} for p in inv.peers]
+    if not dry_run:
+        J.Journal.check_free(journal)
     old = _old_key(literal=api_key, file=api_key_file, stdin=api_key_stdin, env=api_key_env,
                    qdrant_config=qdrant_config)
     new = None
@@ -388,7 +390,8 @@ def rotate(
             print_plan(plan.as_dict(), "text", sys.stderr)
             if not _confirm(f"Start the rotation of {len(plan.peers)} peers"):
                 raise typer.Abort()
-        options = {"tls": tls, "peer_timeout": plan.peer_timeout, "settle": plan.settle}
+        options = {"tls": tls, "peer_timeout": plan.peer_timeout, "settle": plan.settle,
+                   "single": pre.single}
         jr = J.Journal.create(journal, run_id=run_id, plan=plan.as_dict(), inventory=record,
                               old_fp=old.fingerprint, new_fp=new.fingerprint, options=options)
         emit = make(fmt.value, [p.name for p in plan.peers])
@@ -482,6 +485,7 @@ def _resumed(journal: str, *, inventory: str | None, restart_cmd: str | None, ap
     tls.update({k: v for k, v in tls_flags.items() if v})
     session = _Session(inventory=inv, old=old, new=new, tls=tls, run_id=jr.run_id,
                        api_key_env=api_key_env)
+    session.gate.single = bool(options.get("single"))
     plan = build_plan(internal_auth=None, internal_auth_source="journal",
                       peers=session.planned(), old_fingerprint=old.fingerprint,
                       new_fingerprint=new.fingerprint,

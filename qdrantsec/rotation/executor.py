@@ -236,6 +236,18 @@ def run(rt: Runtime) -> Outcome:
     j.data["state"] = J.RUNNING
     j.data["halt"] = None
     j.save()
+    try:
+        return _run_passes(rt)
+    except KeyboardInterrupt:
+        j.data["state"] = J.HALTED
+        j.data["halt"] = {"phase": j.data.get("phase"), "peer": None, "message": "interrupted (Ctrl-C)",
+                          "todo": f"run '{rt.resume_hint}' to continue (the step in flight is redone)"}
+        j.save()
+        raise
+
+
+def _run_passes(rt: Runtime) -> Outcome:
+    j = rt.journal
     for rolling in rt.plan.passes:
         if rolling.name != "stage":
             paused = _switch(rt)

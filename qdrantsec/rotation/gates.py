@@ -207,6 +207,8 @@ class Gate:
     probe: Probe
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    #: one peer without cluster mode (--allow-downtime): no /cluster or replica checks
+    single: bool = False
 
     def snapshot(self) -> dict[str, dict[str, Any] | None]:
         out: dict[str, dict[str, Any] | None] = {}
@@ -233,6 +235,8 @@ class Gate:
 
     def check_once(self) -> tuple[list[str], dict[str, dict[str, Any] | None]]:
         statuses = self.snapshot()
+        if self.single:
+            return [f"{n}: not answering" for n, st in statuses.items() if st is None], statuses
         problems = cluster_problems(statuses, len(self.probe.peers))
         if not problems:
             try:

@@ -52,10 +52,9 @@ class Journal:
     _saves: int = 0
 
     # -- creation / loading ----------------------------------------------------------
-    @classmethod
-    def create(cls, path: str | os.PathLike[str], *, run_id: str, plan: dict[str, Any],
-               inventory: dict[str, Any], old_fp: str, new_fp: str,
-               options: dict[str, Any]) -> Journal:
+    @staticmethod
+    def check_free(path: str | os.PathLike[str]) -> None:
+        """Refuse to start a new rotation over a journal of one that is not finished."""
         p = Path(path)
         if p.exists():
             try:
@@ -68,6 +67,13 @@ class Journal:
                     f"journal {p} holds an unfinished rotation (state {state or 'unknown'})",
                     hint="continue it with 'qdrantsec rotate-key resume', undo it with "
                          "'qdrantsec rotate-key abort', or pass another --journal FILE")
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, run_id: str, plan: dict[str, Any],
+               inventory: dict[str, Any], old_fp: str, new_fp: str,
+               options: dict[str, Any]) -> Journal:
+        p = Path(path)
+        cls.check_free(p)
         passes = [{"name": rp["pass"], "target": rp["target"],
                    "peers": {peer["peer"]: {"state": PENDING} for peer in rp["peers"]}}
                   for rp in plan["phases"] if "pass" in rp]

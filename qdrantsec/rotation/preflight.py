@@ -30,6 +30,7 @@ class PreflightResult:
     internal_auth_source: str
     warnings: list[str] = field(default_factory=list)
     collections: dict[str, int] = field(default_factory=dict)   # name -> replication_factor
+    single: bool = False                                         # one peer, no cluster mode
 
 
 def check_new_key(old: Secret, new: Secret) -> None:
@@ -105,6 +106,7 @@ def run_preflight(*, gate: Gate, drivers: Mapping[str, Any], old: Secret, new: S
             raise PreflightError("the only peer runs without cluster mode: each restart is downtime",
                                  hint="pass --allow-downtime to rotate it anyway")
         warnings.append("single node: every restart makes it unavailable (--allow-downtime)")
+        gate.single = True
     else:
         problems = cluster_problems(statuses, len(probe.peers))
         if problems:
@@ -132,4 +134,4 @@ def run_preflight(*, gate: Gate, drivers: Mapping[str, Any], old: Secret, new: S
                                                 "--allow-downtime to accept that")
             warnings.append(text + " (--allow-downtime)")
     internal_auth, source = internal_auth_from(readings, internal_auth_flag)
-    return PreflightResult(internal_auth, source, warnings, factors)
+    return PreflightResult(internal_auth, source, warnings, factors, single)

@@ -33,7 +33,7 @@ service:
   http_port: {http_port}   # REST
 {keys}  enforce_internal_auth: {enforce}
 {tls_service}cluster:
-  enabled: true  # cluster mode
+  enabled: {cluster_mode}  # cluster mode
   p2p:
     port: {p2p_port}
 {p2p_tls}storage:
@@ -69,8 +69,9 @@ class Node:
 
 class Cluster:
     def __init__(self, root: Path, n: int, *, enforce: bool = False, driver: str = "file",
-                 tls: Any = None, replication_factor: int = 2) -> None:
+                 tls: Any = None, replication_factor: int = 2, cluster_mode: bool = True) -> None:
         self.root = root
+        self.cluster_mode = cluster_mode
         self.driver = driver
         self.tls = tls
         scheme = "https" if tls else "http"
@@ -79,8 +80,9 @@ class Cluster:
         for i, node in enumerate(self.nodes):
             node.dir.mkdir(parents=True)
             self._write_config(node, enforce)
-            argv = [sys.executable, "-m", "tests.qdrant_peer", "--config-path", str(node.config_path),
-                    "--uri", node.p2p_uri]
+            argv = [sys.executable, "-m", "tests.qdrant_peer", "--config-path", str(node.config_path)]
+            if cluster_mode:
+                argv += ["--uri", node.p2p_uri]
             if i:
                 argv += ["--bootstrap", self.nodes[0].p2p_uri]
             env = {k: v for k, v in os.environ.items()
@@ -91,7 +93,8 @@ class Cluster:
             (node.dir / "launch.json").write_text(json.dumps(launch))
         for node in self.nodes:
             self.restart(node)
-        wait_for(self.agreed, timeout=20)
+        if cluster_mode:
+            wait_for(self.agreed, timeout=20)
         resp = self.request(self.nodes[0], "PUT", "/collections/docs", OLD,
                             json={"vectors": {"size": 4, "distance": "Cosine"},
                                   "replication_factor": replication_factor})
@@ -114,6 +117,7 @@ class Cluster:
         node.config_path.write_text(CONFIG_TEMPLATE.format(
             name=node.name, http_port=node.http_port, p2p_port=node.p2p_port, keys=keys,
             enforce="true" if enforce else "false", tls_service=tls_service, p2p_tls=p2p_tls,
+            cluster_mode="true" if self.cluster_mode else "false",
             tls_section=tls_section))
         if self.driver == "env-file":
             node.env_path.write_text(f"# keys for {node.name}; comments must survive\n"

@@ -196,3 +196,19 @@ def test_pause_with_remint_and_generated_key_then_abort(cluster: Cluster, tmp_pa
     assert all(c.accepts(n, OLD) and not c.accepts(n, new) for n in c.nodes)
     keys_absent(journal.read_text(), out, err, res.stdout, res.stderr)
     assert new not in journal.read_text()
+
+
+def test_single_node_needs_allow_downtime_then_rotates(tmp_path: Path) -> None:
+    c = Cluster(tmp_path / "single", 1, cluster_mode=False)
+    try:
+        c.inventory()
+        args = ["--api-key-file", str(c.root / "old.key"), "--new-key-file", str(c.root / "new.key"),
+                "--journal", str(tmp_path / "j.json"), "--yes"]
+        code, _, err = _run(c, *args)
+        assert code == 20 and "runs without cluster mode: each restart is downtime" in err
+        code, _, err = _run(c, *args, "--allow-downtime", "--internal-auth", "off")
+        assert code == 0, err
+        assert "single node: every restart makes it unavailable" in err
+        assert c.accepts(c.nodes[0], NEW) and not c.accepts(c.nodes[0], OLD)
+    finally:
+        c.stop_all()
