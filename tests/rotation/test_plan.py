@@ -157,3 +157,25 @@ def test_failure_watch_tells_growing_from_stale() -> None:
         "a: sends to http://p2:6335 failing (7 failures, latest: 401)"]
     sample(2.6, None)                                          # a success clears the entry
     assert watch.growing(2.6, 1.0, since=0.0) == []
+
+
+# -- progress renderers ---------------------------------------------------------------------
+
+
+def test_progress_renderers(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from qdrantsec.output import rotate_progress as R
+
+    event = {"ts": "2026-12-03T12:00:00Z", "event": "halted", "phase": "stage", "peer": "a",
+             "message": "stage halted at a: \x1b[2Jboom", "hint": "fix it"}
+    R.plain()(event)
+    R.json_lines()(event)
+    R.rich(["a", "b"])(event)
+    out, err = capsys.readouterr()
+    assert json.loads(out) == event
+    lines = err.splitlines()
+    assert lines[0] == "2026-12-03T12:00:00Z stage: stage halted at a: \\x1b[2Jboom"
+    assert lines[1] == "2026-12-03T12:00:00Z stage: what to do: fix it"
+    assert "[stage] stage halted at a: \\x1b[2Jboom" in err and "a:HALTED" in err
+    assert "\x1b[2J" not in err
