@@ -23,6 +23,7 @@ import heapq
 import json
 import os
 import re
+import stat
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -99,7 +100,7 @@ def _first_ts(lines: list[bytes]) -> int | None:
         try:
             obj = json.loads(line)
             return parse_rfc3339(obj["timestamp"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue
     return None
 
@@ -127,13 +128,36 @@ def _open(path: str, gz: bool) -> IO[bytes]:
     return open(path, "rb")
 
 
+def _stat(path: str, what: str) -> os.stat_result:
+    """``os.stat`` with every failure (missing, permission, a name too long, a loop) as a
+    one-line InputError."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {path}",
+                         hint="pass Qdrant's audit.dir (default ./storage/audit under its working "
+                              "directory)" if what == "audit directory" else None) from None
+    except PermissionError:
+        raise InputError(f"{what} not readable (permission denied): {path}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def check_file(path: str) -> None:
+    """An audit file argument must be a regular file (a FIFO or a device would block or
+    never end)."""
+    st = _stat(path, "audit file")
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path} is a directory", hint=f"use --dir {path}")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"audit file {path} is not a regular file",
+                         hint="to read a pipe or a device, redirect it to standard input and pass -")
+
+
 def list_dir(directory: str) -> list[str]:
     """The audit files of ``directory``; a missing or unreadable directory is an error."""
     p = Path(directory)
-    if not p.exists():
-        raise InputError(f"audit directory not found: {directory}",
-                         hint="pass Qdrant's audit.dir (default ./storage/audit under its working directory)")
-    if not p.is_dir():
+    if not stat.S_ISDIR(_stat(directory, "audit directory").st_mode):
         raise InputError(f"--dir {directory} is not a directory", hint="pass files as arguments instead")
     try:
         names = sorted(e.name for e in os.scandir(p) if is_audit_name(e.name) and e.is_file())
@@ -155,10 +179,7 @@ def plan(paths: list[str], window: Window, stats: RunStats) -> list[list[AuditFi
     files: list[AuditFile] = []
     for path in paths:
         if path != "-":
-            if os.path.isdir(path):
-                raise InputError(f"{path} is a directory", hint=f"use --dir {path}")
-            if not os.path.exists(path):
-                raise InputError(f"audit file not found: {path}")
+            check_file(path)
         f = describe(path)
         if window.overlaps(f.start, f.end):
             files.append(f)
@@ -215,7 +236,7 @@ class LineParser:
         """The Entry of a line that passed ``prefilter``, or None (no match, blank, bad)."""
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             if not line.strip():
                 return None
             if last:

@@ -145,7 +145,10 @@ def from_peers(peers: list[tuple[str, Any]], key: Any, q: Query, stats: RunStats
     queues: list[queue.Queue[Any]] = []
     failures: list[QdrantsecError] = []
 
-    def work(label: str, settings: Any, out: queue.Queue[Any]) -> None:
+    # clients made here, not in the threads: a bad --ca-cert is one error, not N warnings
+    clients = [make_client(settings, key, transport=transport) for _label, settings in peers]
+
+    def work(label: str, client: Any, out: queue.Queue[Any]) -> None:
         def put(item: Any) -> bool:
             while not stop.is_set():
                 try:
@@ -156,7 +159,7 @@ def from_peers(peers: list[tuple[str, Any]], key: Any, q: Query, stats: RunStats
             return False
 
         try:
-            with make_client(settings, key, transport=transport) as client:
+            with client:
                 for e in _local(pages(client, _api_query(q, server_timeout), stats, peer=label), q.filt):
                     if not put(e):
                         return
@@ -168,10 +171,10 @@ def from_peers(peers: list[tuple[str, Any]], key: Any, q: Query, stats: RunStats
             put(_DONE)
 
     threads = []
-    for label, settings in peers:
+    for (label, _settings), client in zip(peers, clients, strict=True):
         qu: queue.Queue[Any] = queue.Queue(maxsize=2048)
         queues.append(qu)
-        t = threading.Thread(target=work, args=(label, settings, qu), daemon=True,
+        t = threading.Thread(target=work, args=(label, client, qu), daemon=True,
                              name=f"audit-peer-{label}")
         threads.append(t)
 

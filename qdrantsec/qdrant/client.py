@@ -49,6 +49,9 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
 
     if settings.client_key and not settings.client_cert:
         raise InputError("--client-key needs --client-cert")
+    for option, path in (("--ca-cert", None if settings.insecure else settings.ca_cert),
+                         ("--client-cert", settings.client_cert), ("--client-key", settings.client_key)):
+        _regular_file(option, path)
     try:
         ctx = ssl.create_default_context(cafile=settings.ca_cert if not settings.insecure else None)
     except (OSError, ssl.SSLError) as exc:
@@ -77,6 +80,21 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
         headers=headers, transport=transport,
         event_hooks={"request": [add_request_id]},
     )
+
+
+def _regular_file(option: str, path: str | None) -> None:
+    """OpenSSL would block on a FIFO and read a device for ever: refuse both up front."""
+    import os
+    import stat
+
+    if not path:
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: OpenSSL's own error says so below
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{option} {path} is not a regular file")
 
 
 def send(client: httpx.Client, method: str, path: str, *, max_bytes: int | None = None,

@@ -188,7 +188,10 @@ def test_files_outside_the_window_are_not_opened(tmp_path: Path) -> None:
     assert res.err == "qdrantsec: warning: none of the 2 audit file(s) can hold entries of the time window\n"
 
 
-def test_undated_and_overlapping_files_are_merged_by_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [64, 1 << 20])
+def test_undated_and_overlapping_files_are_merged_by_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          block: int) -> None:
+    monkeypatch.setattr(files, "BLOCK", block)
     d = tmp_path / "a"
     d.mkdir()
     write(d / "audit.log", [qline("2026-12-01T10:00:01Z"), qline("2026-12-01T10:00:03Z")])
@@ -359,3 +362,30 @@ def test_local_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_hostile_paths_are_one_line_errors(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "audit.fifo.log"
+    os.mkfifo(fifo)
+    res = run("audit", "query", str(fifo))  # checked before it is opened: never blocks
+    assert res.code == 2 and res.err.startswith(f"qdrantsec: error: audit file {fifo} is not a regular file\n")
+    res = run("audit", "query", "/dev/zero")
+    assert res.code == 2 and res.err.startswith("qdrantsec: error: audit file /dev/zero is not a regular file")
+    long = "n" * 300
+    res = run("audit", "query", long)
+    assert res.code == 2 and "File name too long" in res.err and len(res.err.splitlines()) == 1
+    res = run("audit", "tail", "--dir", long)
+    assert res.code == 2 and "File name too long" in res.err
+    res = run("audit", "query", "--url", "https://127.0.0.1:1", "--ca-cert", str(fifo))
+    assert res.code == 2 and res.err == f"qdrantsec: error: --ca-cert {fifo} is not a regular file\n"
+    res = run("audit", "query", "--peers", "https://127.0.0.1:1,https://127.0.0.1:2", "--ca-cert", str(fifo))
+    assert res.code == 2 and res.err == f"qdrantsec: error: --ca-cert {fifo} is not a regular file\n"
+
+
+def test_absurd_nesting_is_a_malformed_line(tmp_path: Path) -> None:
+    f = write(tmp_path / "audit.log", ["[" * 200000 + "\n", qline("2026-12-01T10:00:00Z")])
+    res = run("audit", "query", str(f), "-F", "result~ok")
+    assert res.code == 0 and len(res.lines) == 1
+    assert res.err == f"qdrantsec: warning: {f}:1: skipped malformed line (not JSON)\n"
