@@ -85,6 +85,8 @@ def load_baseline(path: str) -> set[str]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"baseline {path} is not JSON (line {exc.lineno}: {exc.msg})", hint=hint) from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise InputError(f"baseline {path} holds a number too long to be a baseline", hint=hint) from None
     except RecursionError:
         raise InputError(f"baseline {path} is nested too deeply to be a baseline", hint=hint) from None
     if not isinstance(data, dict) or "fingerprints" not in data:

@@ -189,6 +189,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         "deep-block.yaml": b"".join(b"  " * i + b"k:\n" for i in range(3000)),
         "bad-utf8.yaml": b"service:\n  host: \xff\xfe\xfd\n",
         "nul.yaml": b"service:\n  host: \x00\x00\n",
+        "huge-int.json": b'{"version": 1, "fingerprints": [], "x": ' + b"1" * 5000 + b"}",
+        "huge-int.yaml": b"service:\n  http_port: " + b"9" * 5000 + b"\n",
         "bad-date.yaml": b"- {name: a, collections: ['docs:r'], expires_at: 2026-02-30T00:00:00Z}\n",
         "bad-point.pem": _bad_point_cert(root / "tls"),
     }

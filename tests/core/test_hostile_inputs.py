@@ -812,3 +812,28 @@ def test_overlong_names_inside_a_linted_file(tmp_path: Path, capsys: pytest.Capt
     code, out, err = run(["lint", str(tmp_path), "--format", "text"], capsys)
     assert code == 1 and "internal error" not in err, err
     assert f"`tls.key` file {tmp_path}/{LONG}/x cannot be read (File name too long)" in out
+
+
+@pytest.mark.parametrize("where", ["lint", "qdrant-config", "baseline"])
+def test_integers_of_thousands_of_digits_in_files(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python refuses to parse an int of more than 4300 digits (ValueError): in a config it
+    is text (Qdrant cannot read it as an i64 either), in a baseline an input error."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"service:\n  host: 127.0.0.1\n  api_key: ${{K}}\n  http_port: {HUGE}\n")
+    if where == "lint":
+        code, out, err = run(["lint", str(cfg), "--format", "text"], capsys)
+        assert code == 1 and "internal error" not in err, err
+        assert "QS210" in out or "http_port" in out
+    elif where == "qdrant-config":
+        cfg.write_text(f"service:\n  api_key: {KEY}\n  http_port: {HUGE}\n")
+        code, out, err = run(["token", "mint", "--qdrant-config", str(cfg), "-c", "docs:r"], capsys)
+        assert code == 0 and out.count(".") == 2, err
+    else:
+        baseline = tmp_path / "b.json"
+        baseline.write_text('{"version": 1, "fingerprints": [], "x": ' + HUGE + "}")
+        code, _, err = run(["lint", str(cfg), "--baseline", str(baseline)], capsys)
+        assert code == 2
+        one_error(err)
+        assert err.startswith(f"qdrantsec: error: baseline {baseline} holds a number too long")
