@@ -414,6 +414,8 @@ def qdrant_scalar(text: str) -> Any:
                 return text
             return number if number <= _I64_MAX else text
     if _INT_DIGITS.fullmatch(text):
+        if len(text.lstrip("+-0")) > 19:  # past i64 (and past Python's 4300-digit int() limit)
+            return text
         number = int(text, 10)
         return number if _I64_MIN <= number <= _I64_MAX else text
     if text in _YAML_SPECIAL_FLOATS:
