@@ -110,6 +110,13 @@ def _loader() -> type:
         scalar = yaml.ScalarNode
 
         class _Loader(base):  # type: ignore[misc, valid-type]
+            # libyaml calls these for every node; SafeLoader has no path resolvers
+            def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+                pass
+
+            def ascend_resolver(self) -> None:
+                pass
+
             def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
                 if kind is not scalar or len(value) > 64:
                     return super().resolve(kind, value, implicit)
@@ -309,7 +316,10 @@ class _Converter:
     def _flatten_merge(self, node: Any, merging: frozenset[int] = frozenset()) -> list[tuple[Any, Any]]:
         import yaml
 
-        if not any(k.tag == _MERGE_TAG for k, _ in node.value):
+        for k, _ in node.value:
+            if k.tag == _MERGE_TAG:
+                break
+        else:
             return node.value  # type: ignore[no-any-return]  # no `<<:` here: the common case
         merging = merging | {id(node)}
         if len(merging) > MAX_DEPTH:

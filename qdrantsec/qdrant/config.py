@@ -166,6 +166,11 @@ class ConfigError:
     source: Source
 
 
+#: dotted setting paths split once (rules ask for the same few hundred over and over)
+_PARTS: dict[str, Any] = {}
+_MISSING = object()
+
+
 def _leaves(n: Any, path: str) -> Iterable[tuple[str, Setting]]:
     # module-level, not a closure: a recursive closure is a reference cycle per call
     if isinstance(n, Setting):
@@ -184,10 +189,15 @@ class EffectiveConfig:
 
     def setting(self, path: str) -> Setting | None:
         node: Any = self.tree
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
+        parts = _PARTS.get(path)
+        if parts is None:
+            parts = _PARTS[path] = tuple(path.split(".")) if len(_PARTS) < 10_000 else path.split(".")
+        for part in parts:
+            if not isinstance(node, dict):
                 return None
-            node = node[part]
+            node = node.get(part, _MISSING)
+            if node is _MISSING:
+                return None
         return node if isinstance(node, Setting) else None
 
     def get(self, path: str, default: Any = None) -> Any:
@@ -348,8 +358,7 @@ def build_effective(
     env_positions: Mapping[str, tuple[int, int]] | None = None,
 ) -> EffectiveConfig:
     """Defaults, then each (file name, YAML root) in the given order, then env."""
-    cfg = EffectiveConfig()
-    cfg.merge_plain(DEFAULTS, DEFAULT_SOURCE)
+    cfg = EffectiveConfig(tree=_copy_tree(_defaults_tree()))  # = merge_plain(DEFAULTS, DEFAULT_SOURCE)
     for name, root in files:
         if root is not None:
             cfg.merge_node(root, name)
@@ -359,6 +368,23 @@ def build_effective(
 
 
 # -- helpers ---------------------------------------------------------------------------
+_DEFAULTS_TREE: dict[str, Any] | None = None
+
+
+def _defaults_tree() -> dict[str, Any]:
+    """Qdrant's defaults wrapped once: every target starts from them, and their Settings
+    are never changed (a file's or env's value replaces a Setting, it does not edit it)."""
+    global _DEFAULTS_TREE
+    if _DEFAULTS_TREE is None:
+        _DEFAULTS_TREE = _wrap_plain(DEFAULTS, DEFAULT_SOURCE)
+    return _DEFAULTS_TREE
+
+
+def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    """New dicts (merging edits them), the same Settings."""
+    return {k: _copy_tree(v) if type(v) is dict else v for k, v in tree.items()}
+
+
 def _wrap_plain(data: Any, source: Source) -> Any:
     if isinstance(data, Mapping):
         return {str(k): _wrap_plain(v, source) for k, v in data.items()}
