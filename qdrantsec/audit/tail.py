@@ -19,6 +19,7 @@ from typing import IO
 
 from qdrantsec.audit import files
 from qdrantsec.audit.model import Entry
+from qdrantsec.errors import InputError
 
 
 def _plain_files(directory: str) -> list[str]:
@@ -64,9 +65,16 @@ def whole_size(path: str) -> int:
     return 0
 
 
-def newest(directory: str, parser: files.LineParser, n: int) -> tuple[list[Entry], dict[str, int]]:
-    """The newest ``n`` entries (oldest first) and, per plain file, where following starts."""
-    paths = files.list_dir(directory)
+def newest(directory: str, parser: files.LineParser, n: int, *,
+           allow_empty: bool = False) -> tuple[list[Entry], dict[str, int]]:
+    """The newest ``n`` entries (oldest first) and, per plain file, where following starts.
+    ``allow_empty``: a directory without audit files yet is not an error (for following)."""
+    try:
+        paths = files.list_dir(directory)
+    except InputError:
+        if not allow_empty or not os.path.isdir(directory):
+            raise
+        return [], {}
     upto = {p: whole_size(p) for p in paths if not p.endswith(".gz")}
     out: list[Entry] = []
     if n:
@@ -92,6 +100,11 @@ class Follower:
         self.path: str | None = None
         self.fh: IO[bytes] | None = None
         self.pending = b""
+        # start on the file that was current when ``offsets`` were taken, so that what it
+        # gets after them is read even if the next period's file appears right away
+        if offsets:
+            start = max(offsets, key=_order_key)
+            self._open(start, offsets[start])
 
     def _open(self, path: str, offset: int) -> None:
         self.close()

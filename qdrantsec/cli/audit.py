@@ -505,7 +505,7 @@ def tail(
         name = "table" if sys.stdout.isatty() else "jsonl"
     stats = _stats()
     parser = files.LineParser(filt, window, stats)
-    first, offsets = newest(directory, parser, lines)
+    first, offsets = newest(directory, parser, lines, allow_empty=follow)
     writer = make_writer(name, local=local, width=_terminal_width())
     writer.begin()
     for entry in first:

@@ -162,3 +162,31 @@ def test_tail_refuses_json(tmp_path: Path, args: list[str]) -> None:
     write(d / "audit.log", [qline("2026-12-01T10:00:00Z")])
     res = run("audit", "tail", "--dir", str(d), *args)
     assert res.code == 2 and res.err.startswith("qdrantsec: error: tail cannot write json")
+
+
+def test_tail_follow_waits_for_the_first_file(tmp_path: Path) -> None:
+    audit_dir = tmp_path / "audit"
+    audit_dir.mkdir()
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open(out, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qdrantsec", "audit", "tail", "--dir", str(audit_dir), "-f",
+             "--poll", "0.05", "--result", "denied"], stdout=fh, stderr=subprocess.PIPE, env=env)
+    log = None
+    try:
+        log = AuditLog({"enabled": True, "dir": "./audit"}, tmp_path)  # creates today's file
+        for result in ("ok", "denied"):
+            error = "Forbidden: Access to collection docs is required" if result == "denied" else None
+            log.write(method="scroll", api=None, auth_type="None", subject=None, remote="10.0.0.9",
+                      collection="docs", tracing_id=result, result=result, error=error)
+        got = _wait_lines(out, 1, proc)
+        assert [e["tracing_id"] for e in got] == ["denied"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if log is not None:
+            log.close()
