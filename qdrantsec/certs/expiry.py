@@ -69,8 +69,11 @@ class ExpiryReport:
 def _files(target: str) -> tuple[list[Path], bool]:
     p = Path(target)
     if p.is_dir():
+        # a killed certs generate may leave its staging directory (.qdrantsec-*) inside:
+        # half a set, not certificates in use
         found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in CERT_SUFFIXES
-                       and ".bak" not in f.name)
+                       and ".bak" not in f.name
+                       and not any(part.startswith(".qdrantsec-") for part in f.relative_to(p).parts))
         return found, False
     return [p], True
 

@@ -197,7 +197,7 @@ def _run(targets: list[str], *, fmt: str, output: str | None, fail_on: str, rate
     from qdrantsec.exit_codes import ExitCode
     from qdrantsec.lint.model import Severity
     from qdrantsec.lint.suppress import exit_code_for
-    from qdrantsec.output import note
+    from qdrantsec.output import error, note
     from qdrantsec.output.lint_formats import pick_auto_format, render
     from qdrantsec.probe.engine import normalise, run_probe
     from qdrantsec.probe.model import ProbeOptions
@@ -226,7 +226,7 @@ def _run(targets: list[str], *, fmt: str, output: str | None, fail_on: str, rate
     for line in result.notes:
         note(f"qdrantsec: note: {line}")
     for err in result.errors:
-        sys.stderr.write(f"qdrantsec: error: {err.file}: {err.message}\n")
+        error(f"{err.file}: {err.message}")
     color = False
     if fmt == "auto":
         fmt, color = pick_auto_format(os.environ, output is None and sys.stdout.isatty())

@@ -45,3 +45,13 @@ def test_unreadable_certificate_files_in_a_directory_are_errors(
     assert r.code == ExitCode.USAGE
     assert r.err == f"qdrantsec: error: {tls_dir / name} holds no certificate{holds}\n"
     assert "ca.pem" in r.out  # what could be read is still listed
+
+
+def test_a_killed_generate_staging_directory_is_not_checked(cli: Callable, tls_dir: Path) -> None:
+    # half a set left by a killed `certs generate` (fallback mode) is not a certificate in use
+    staging = tls_dir / ".qdrantsec-4242-abcd"
+    staging.mkdir()
+    (staging / "server.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n")
+    r = cli("certs", "check-expiry", tls_dir)
+    assert r.code == 0, r.err
+    assert ".qdrantsec-" not in r.out and "ca.pem" in r.out
