@@ -198,3 +198,26 @@ def test_peers_with_one_stopped(peer_factory: PeerFactory, tmp_path: Path) -> No
     res = run("audit", "query", "--peers", urls, "--api-key-file", str(key))
     assert res.code == 3
     assert res.err.splitlines()[-1].startswith("qdrantsec: error: every peer failed; first: cannot connect")
+
+
+def test_peers_with_one_hanging(peer_factory: PeerFactory, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    peers = peer_factory.many(2, _config())
+    for i, p in enumerate(peers):
+        assert p.request("GET", "/collections", api_key=API_KEY,
+                         headers={"x-request-id": f"hang-{i}"}).status_code == 200
+    key = tmp_path / "admin.key"
+    key.write_text(API_KEY)
+    assert peers[1].pid is not None
+    os.kill(peers[1].pid, signal.SIGSTOP)  # accepts connections (kernel backlog), never answers
+    try:
+        res = run("audit", "query", "--peers", f"{peers[0].url},{peers[1].url}", "--api-key-file", str(key),
+                  "-F", "tracing_id~^hang-", "--timeout", "1")
+    finally:
+        os.kill(peers[1].pid, signal.SIGCONT)
+    assert res.code == 6, res
+    assert [(o["tracing_id"], o["peer"]) for o in res.objects] == [("hang-0", peers[0].url)]
+    assert res.err == (f"qdrantsec: warning: peer {peers[1].url} failed: {peers[1].url}: timed out "
+                       "(POST /audit/logs)\n")
