@@ -206,10 +206,7 @@ class LineParser:
         self.filt = filt
         self.window = window
         self.stats = stats
-        groups = filt.needles()
-        self.groups = groups
-        self.checks = [g for g in groups]
-        self.trivial = filt.empty
+        self.groups = filt.needles()
         self._key: bytes | None = None
         self._key_uses = 0
 
@@ -224,7 +221,7 @@ class LineParser:
         return self._key
 
     def prefilter(self, line: bytes) -> bool:
-        for alts in self.checks:
+        for alts in self.groups:
             for a in alts:
                 if a in line:
                     break

@@ -77,6 +77,10 @@ class Filter:
         if name not in FILTER_FIELDS:
             raise UsageError(f"unknown audit field {name!r}",
                              hint=f"known fields: {', '.join(FILTER_FIELDS)}")
+        known = {"auth_type": AUTH_TYPES, "result": RESULTS}.get(name)
+        if known is not None and op != "~" and value not in known:
+            raise UsageError(f"Qdrant never writes {name} {value!r}",
+                             hint=f"{name} is one of {', '.join(known)} (case-sensitive)")
         if op == "=":
             values = self.equals.setdefault(name, [])
             if value not in values:

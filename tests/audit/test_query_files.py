@@ -135,6 +135,11 @@ def test_bad_filter_expressions(audit_dir: Path, expr: str, message: str) -> Non
 def test_result_shortcut_accepts_only_ok_or_denied(audit_dir: Path) -> None:
     res = run("audit", "query", "--dir", str(audit_dir), "--result", "allowed")
     assert res.code == 2 and "'allowed' is not one of" in res.err
+    res = run("audit", "query", "--dir", str(audit_dir), "--auth-type", "apikey")
+    assert res.code == 2
+    assert res.err == ("qdrantsec: error: Qdrant never writes auth_type 'apikey'\n"
+                       "qdrantsec: hint: auth_type is one of ApiKey, Jwt, None, Internal (case-sensitive)\n")
+    assert run("audit", "query", "--dir", str(audit_dir), "-F", "result!=maybe").code == 2
 
 
 def test_time_window_bounds_are_inclusive_then_exclusive(audit_dir: Path) -> None:
