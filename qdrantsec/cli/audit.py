@@ -227,6 +227,10 @@ def _entries(src: Source, q: Any, stats: Any, conn: dict[str, Any], keys: dict[s
     from qdrantsec.audit import query as Q
 
     if src.kind == "files":
+        if keys.get("stdin"):
+            from qdrantsec.errors import UsageError
+
+            raise UsageError("--api-key-stdin is for --url/--peers; audit files need no key")
         stdin = sys.stdin.buffer if src.paths == ["-"] and sys.stdin is not None else None
         if src.paths == ["-"] and stdin is None:
             from qdrantsec.errors import InputError
@@ -256,7 +260,7 @@ def _with_prefix(settings: Any) -> Any:
 
 
 def _key(keys: dict[str, Any]) -> Any:
-    resolver = opt.resolver(stdin_in_use=False)
+    resolver = opt.resolver(stdin_in_use=bool(keys.get("stdin")))
     return resolver.resolve(opt.key_options(**keys), role="api_key", required=False,
                             allow_prompt=False)
 
@@ -300,7 +304,8 @@ def query(
         help="table (for people), jsonl (each line exactly as Qdrant wrote it, plus \"peer\" "
              "with --peers), json or csv; auto: table on a terminal, else jsonl.")] = Fmt.auto,
     local: Local = False,
-    api_key_file: opt.ApiKeyFile = None, api_key_env: opt.ApiKeyEnv = None,
+    api_key_file: opt.ApiKeyFile = None, api_key_stdin: opt.ApiKeyStdin = False,
+    api_key_env: opt.ApiKeyEnv = None,
     api_key: opt.ApiKeyLiteral = None, qdrant_config: opt.QdrantConfig = None,
     ca_cert: opt.CaCert = None, client_cert: opt.ClientCert = None, client_key: opt.ClientKey = None,
     insecure: opt.Insecure = False, timeout: ConnTimeout = 30.0,
@@ -339,7 +344,8 @@ def query(
     stats = _stats()
     conn = dict(ca_cert=ca_cert, client_cert=client_cert, client_key=client_key, insecure=insecure,
                 timeout=timeout)
-    keys = dict(literal=api_key, file=api_key_file, env_name=api_key_env, qdrant_config=qdrant_config)
+    keys = dict(literal=api_key, file=api_key_file, stdin=api_key_stdin, env_name=api_key_env,
+                qdrant_config=qdrant_config)
     stream = _entries(src, q, stats, conn, keys, TRANSPORT)
     name = fmt.value
     if name == "auto":
@@ -393,7 +399,8 @@ def summary(
         "--top", min=1, metavar="N", rich_help_panel=OUT, help="Denied subjects and remotes to list.")] = 10,
     fmt: Annotated[SumFmt, typer.Option(
         "--format", "-f", case_sensitive=False, rich_help_panel=OUT, help="text or json.")] = SumFmt.text,
-    api_key_file: opt.ApiKeyFile = None, api_key_env: opt.ApiKeyEnv = None,
+    api_key_file: opt.ApiKeyFile = None, api_key_stdin: opt.ApiKeyStdin = False,
+    api_key_env: opt.ApiKeyEnv = None,
     api_key: opt.ApiKeyLiteral = None, qdrant_config: opt.QdrantConfig = None,
     ca_cert: opt.CaCert = None, client_cert: opt.ClientCert = None, client_key: opt.ClientKey = None,
     insecure: opt.Insecure = False, timeout: ConnTimeout = 30.0,
@@ -424,7 +431,8 @@ def summary(
     stats = _stats()
     conn = dict(ca_cert=ca_cert, client_cert=client_cert, client_key=client_key, insecure=insecure,
                 timeout=timeout)
-    keys = dict(literal=api_key, file=api_key_file, env_name=api_key_env, qdrant_config=qdrant_config)
+    keys = dict(literal=api_key, file=api_key_file, stdin=api_key_stdin, env_name=api_key_env,
+                qdrant_config=qdrant_config)
     agg = Summary(burst_per_minute=per_minute)
     for entry in _entries(src, q, stats, conn, keys, TRANSPORT):
         agg.add(entry)

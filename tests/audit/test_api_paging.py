@@ -174,3 +174,11 @@ def test_peers_merge_tag_and_dedupe(monkeypatch: pytest.MonkeyPatch) -> None:
     # csv and table say which peer; one peer alone gets no peer member
     assert run("audit", "query", "--peers", "http://a:6333,http://b:6333", "-f", "csv").lines[0].endswith(",peer")
     assert "peer" not in run("audit", "query", "--peers", "http://a:6333").objects[0]
+
+
+def test_key_from_stdin(serve) -> None:  # type: ignore[no-untyped-def]
+    fake = serve(FakeAudit([entry("2026-12-01T10:00:00Z")]))
+    res = run("audit", "query", "--url", URL, "--api-key-stdin", stdin=b"s" * 40 + b"\n")
+    assert res.code == 0 and fake.headers[-1]["api-key"] == "s" * 40
+    res = run("audit", "query", "-", "--api-key-stdin", stdin=b"x\n")
+    assert res.code == 2 and res.err.startswith("qdrantsec: error: --api-key-stdin is for --url/--peers")
