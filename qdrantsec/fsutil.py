@@ -199,9 +199,19 @@ def is_special_path(path: str | os.PathLike[str]) -> bool:
 
 
 def _write_stream(target: Path, data: Iterable[bytes]) -> None:
-    """Write into a device or FIFO (e.g. ``--output /dev/stdout``) without replacing it."""
+    """Write into a device or FIFO (e.g. ``--output /dev/stdout``) without replacing it.
+
+    Opened with O_NONBLOCK, so that a FIFO nobody reads from is an error (ENXIO) instead of
+    a wait forever; ``>(cmd)`` works, its reader holds the pipe already. The writes block."""
     try:
-        with open(target, "wb") as fh:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise InputError(f"cannot write {target}: no process is reading from it") from None
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb") as fh:
             for piece in data:
                 fh.write(piece)
     except OSError as exc:

@@ -837,3 +837,49 @@ def test_integers_of_thousands_of_digits_in_files(
         assert code == 2
         one_error(err)
         assert err.startswith(f"qdrantsec: error: baseline {baseline} holds a number too long")
+
+
+def test_output_into_a_fifo_needs_a_reader(tmp_path: Path) -> None:
+    """--output FIFO: written when a process reads it (as with >(cmd)), an error when
+    none does, instead of waiting forever for one."""
+    import threading
+
+    (tmp_path / "config.yaml").write_text("service:\n  host: 0.0.0.0\n")
+    fifo = tmp_path / "report"
+    os.mkfifo(fifo)
+    res = cli("lint", "config.yaml", "--format", "json", "--output", str(fifo), cwd=tmp_path,
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.returncode == 2
+    assert res.stderr.decode() == f"qdrantsec: error: cannot write {fifo}: no process is reading from it\n"
+    got: list[bytes] = []
+    ready = threading.Event()
+
+    def reader() -> None:  # a reader from before the writer comes (a non-blocking open)
+        import select
+
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        ready.set()
+        poll = select.poll()
+        poll.register(fd, select.POLLIN)
+        data = b""
+        while True:
+            poll.poll()  # data, or the writer gone (no HUP before a writer ever came)
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            data += chunk
+        os.close(fd)
+        got.append(data)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    ready.wait()
+    res = cli("lint", "config.yaml", "--format", "json", "--output", str(fifo), cwd=tmp_path,
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    thread.join(60)
+    assert res.returncode == 1, res.stderr
+    assert got and got[0].lstrip().startswith(b'{\n  "findings"')
+    assert fifo.is_fifo()
