@@ -216,7 +216,8 @@ def _run(
     known = suppress.load_baseline(baseline) if baseline else None
     result = lint_paths(paths, kind=kind, env_files=env_files, rules=rules, project=project,  # type: ignore[arg-type]
                         cert_expiry_days=cert_expiry_days, peer_uris=peer_uris, baseline=known,
-                        ignore_unknown=ignore_unknown, stream=True)  # memory flat in the file count
+                        ignore_unknown=ignore_unknown, stream=True,  # memory flat in the file count
+                        jobs=2)  # a large run: its second half in a second process
     if verbose:
         for line in result.notes:
             note(f"qdrantsec: {line}")

@@ -11,6 +11,7 @@ Core code: it never prints or exits.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
@@ -319,6 +320,7 @@ def lint_paths(
     baseline: set[str] | None = None,
     ignore_unknown: bool = False,
     stream: bool = False,
+    jobs: int = 1,
 ) -> LintResult:
     """Lint files and directories (default ``.``). ``project`` is a
     ``qdrantsec.lint.suppress.ProjectConfig`` (None: no project file); ``baseline`` a set of
@@ -328,7 +330,9 @@ def lint_paths(
     findings are made. With ``stream`` (the CLI) it also keeps no targets (``targets``
     holds a ``TargetSummary`` for each) and ``findings`` is a ``FindingStore`` that spills
     to disk, so memory stays flat however many files there are; without it the result holds
-    the targets and a list of findings, for callers that look into them."""
+    the targets and a list of findings, for callers that look into them. ``jobs`` 2 (with
+    ``stream``) lints the second half of a large run in a second process at the same time;
+    the result is the same."""
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r} (use one of: {', '.join(KINDS)})")
     if any(not str(p).strip() for p in paths):  # `lint "$UNSET"` must not lint nothing and pass
@@ -344,7 +348,7 @@ def lint_paths(
     try:
         if _by_directory(paths):
             try:
-                return _lint_units(*args, stream=stream)
+                return _lint_units(*args, stream=stream, jobs=jobs)
             except _Conflict:
                 pass  # a deployment reaches into a directory already linted: lint the run whole
         return _lint_whole(*args)
@@ -389,14 +393,17 @@ def _by_directory(paths: Sequence[str]) -> bool:
 def _lint_units(
     paths: Sequence[str], kind: str | None, env_files: Sequence[str], rules: Sequence[Rule] | None,
     project: Any, cert_expiry_days: int, peer_uris: Sequence[str], now: datetime | None,
-    baseline: set[str] | None, ignore_unknown: bool = False, *, stream: bool,
+    baseline: set[str] | None, ignore_unknown: bool = False, *, stream: bool, jobs: int = 1,
 ) -> LintResult:
     """The run a directory at a time: classify the files of one directory, build its
     deployments, run the rules, apply the suppressions, keep the findings compactly and let
     go of the parsed files. Raises ``_Conflict`` when a later directory uses a file of an
     earlier one (see ``_Conflict``). The findings, notes and files are those of the whole
     run (``_lint_whole``): findings carry a sequence number in the whole run's order, and
-    the store sorts and de-duplicates them as it does."""
+    the store sorts and de-duplicates them as it does.
+
+    With ``jobs`` > 1 (and ``stream``) a large run is cut in two at a directory boundary and
+    the second half is linted by a forked child process at the same time (see ``_Fork``)."""
     from qdrantsec.lint import suppress
     from qdrantsec.lint.store import FindingStore
 
@@ -411,6 +418,33 @@ def _lint_units(
                               run.sources.lines)
     store = FindingStore(spill=stream)
     env_keys = {os.path.normpath(p) for p in env_files}
+
+    # what discovery finds, in order: candidates (each once) and its skip/error notes
+    events: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for cand in discover(list(paths) or ["."], ignored=ignored,
+                         on_skip=lambda p, why: events.append(("skip", p, why)),
+                         on_error=lambda p, msg: events.append(("error", p, msg))):
+        key = os.path.normpath(cand.path)
+        if key in seen or key in env_keys:
+            continue  # given twice (a file and its directory), or an --env-file found by the walk
+        seen.add(key)
+        events.append(("cand", cand, key))
+    # directory units, in order; a directory that comes back (`lint a/x.yaml b a/y.yaml`)
+    # cannot be linted a directory at a time
+    unit_starts: list[int] = []  # event index of each unit's first candidate
+    dirs: set[str] = set()
+    last: str | None = None
+    for i, ev in enumerate(events):
+        if ev[0] == "cand":
+            here = os.path.dirname(ev[2])
+            if here != last:
+                if here in dirs:
+                    raise _Conflict
+                dirs.add(here)
+                unit_starts.append(i)
+                last = here
+
     used_now: list[str] = []
     use = ctx.use
 
@@ -420,22 +454,16 @@ def _lint_units(
 
     ctx.use = tracked_use  # type: ignore[method-assign]
     earlier: set[str] = set()  # files of the directories already done
-    done_dirs: set[str] = set()
     unit_files: list[str] = []
-    unit_dir: str | None = None
-    unit = 0
-    extra = 0
-    reasonless_done: set[str] = set()
     targets_kept: list[Any] = []
-    seen: set[str] = set()
-    files_mark = len(result.files)
+    state = {"unit": 0, "files_mark": len(result.files)}
+    reasonless_done: set[str] = set()
 
     def finish_unit() -> None:
-        nonlocal unit, extra, files_mark
+        unit = state["unit"]
         built_from = len(ctx.findings)
         targets = run.build(finish=False)
         if any(os.path.normpath(p) in earlier for p in used_now):
-            store.close()
             raise _Conflict
         used_now.clear()
         numbered: list[tuple[Finding, tuple[int, ...]]] = [
@@ -445,11 +473,12 @@ def _lint_units(
             for j, f in enumerate(run_rules(active, [target], result.errors)):
                 numbered.append((f, (1, rank, unit, ti, j)))
         files = dict.fromkeys([*(f.location.file for f, _ in numbered if f.location.file),
-                               *result.files[files_mark:]])
+                               *result.files[state["files_mark"]:]])
         for f, seq in numbered:
             g = sup.one(f, own=True)  # fresh findings: no copy
             if g is not None:
                 store.add(g, seq)
+        n = 0
         for file in files:
             if file in reasonless_done:
                 continue
@@ -457,8 +486,8 @@ def _lint_units(
             for q in sup.reasonless(file):
                 g = sup.one(q, own=True)
                 if g is not None:
-                    store.add(g, (2, extra))
-                    extra += 1
+                    store.add(g, (2, unit, n))
+                    n += 1
         if stream:
             targets_kept.extend(TargetSummary(t.kind, t.file, t.label) for t in targets)
         else:
@@ -471,40 +500,185 @@ def _lint_units(
         sup.forget()
         earlier.update(unit_files)
         unit_files.clear()
-        files_mark = len(result.files)
-        unit += 1
+        state["files_mark"] = len(result.files)
+        state["unit"] = unit + 1
 
-    def unlistable(path: str, message: str) -> None:
-        result.errors.append(FileError(path, message))
+    def process(lo: int, hi: int) -> None:
+        """The events ``lo:hi`` (whole units), as the run a directory at a time does them."""
+        open_unit = False
+        for i in range(lo, hi):
+            ev = events[i]
+            if ev[0] == "skip":
+                run.skip(ev[1], ev[2])
+            elif ev[0] == "error":
+                result.errors.append(FileError(ev[1], ev[2]))
+            else:
+                if open_unit and i in starts:
+                    finish_unit()
+                run.classify(ev[1])
+                unit_files.append(ev[2])
+                open_unit = True
+        if open_unit:
+            finish_unit()
 
-    for cand in discover(list(paths) or ["."], ignored=ignored, on_skip=run.skip,
-                         on_error=unlistable):
-        key = os.path.normpath(cand.path)
-        if key in seen or key in env_keys:
-            continue  # given twice (a file and its directory), or an --env-file found by the walk
-        seen.add(key)
-        here = os.path.dirname(key)
-        if here != unit_dir:
-            if unit_dir is not None:
-                finish_unit()
-                done_dirs.add(unit_dir)
-            if here in done_dirs:  # `lint a/x.yaml b a/y.yaml`: a/ comes back
-                store.close()
+    starts = set(unit_starts)
+    cut = _Fork.cut(events, unit_starts) if jobs > 1 and stream else None
+    if cut is None:
+        process(0, len(events))
+        if not unit_starts:
+            finish_unit()  # nothing found: the (empty) build still runs
+    else:
+        later = {ev[2] for ev in events[cut:] if ev[0] == "cand"}
+        fork = _Fork(earlier={ev[2] for ev in events[:cut] if ev[0] == "cand"},
+                     units=sum(1 for u in unit_starts if u < cut))
+        try:
+            if fork.start():  # the child: the second half, then its results to the parent
+                fork.child(lambda: (earlier.update(fork.earlier), state.update(unit=fork.units),
+                                    process(cut, len(events))), run, store, targets_kept)
+            process(0, cut)
+            # the first half decided something about a file of the second (a compose
+            # service uses it, an include names it): the child could not know, so go on here
+            mine = {os.path.normpath(p) for p in ctx.used} | run.included
+            merged = not (mine & later) and fork.merge(run, store, targets_kept, used_now)
+        finally:
+            fork.stop()
+        if not merged:
+            if fork.conflict:
                 raise _Conflict
-            unit_dir = here
-        run.classify(cand)
-        unit_files.append(key)
-    finish_unit()
+            process(cut, len(events))
     run.finish()
     result.targets = targets_kept
     result.notes.extend(ctx.notes)
-    for q in sup.expired():
+    for i, q in enumerate(sup.expired()):
         g = sup.one(q)
         if g is not None:
-            store.add(g, (3, extra))
-            extra += 1
+            store.add(g, (3, i))
     result.findings = store if stream else list(store)  # type: ignore[assignment]
     return result
+
+
+class _Fork:
+    """The second half of a large run in a forked child. The child starts with the parent's
+    state before the first half (nothing linted yet), is told which files the first half
+    holds (a use of one of them is a ``_Conflict``, as in one process) and where its unit
+    numbers start, lints its half, and leaves its findings (sorted runs) and the rest of
+    its results in two temporary files the parent opened, then exits. The parent lints the
+    first half meanwhile and adopts the child's results when nothing in the first half
+    concerns a file of the second; otherwise (or when the child failed) it lints the second
+    half itself, so the outcome is always that of one process."""
+
+    #: runs smaller than this are not worth a second process
+    MIN_FILES = 400
+
+    def __init__(self, earlier: set[str], units: int) -> None:
+        self.earlier = earlier
+        self.units = units
+        self.pid = 0
+        self.conflict = False
+        self.findings_file: Any = None
+        self.result_file: Any = None
+
+    @staticmethod
+    def cut(events: list[tuple[Any, ...]], unit_starts: list[int]) -> int | None:
+        """The event index of the unit start nearest half the candidates, or None."""
+        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+            return None
+        cands = [i for i, ev in enumerate(events) if ev[0] == "cand"]
+        if len(cands) < _Fork.MIN_FILES or len(unit_starts) < 4:
+            return None
+        # half the bytes (the work is about proportional to them), at a directory boundary
+        sizes: dict[int, int] = {}
+        for i in cands:
+            try:
+                sizes[i] = os.stat(events[i][2]).st_size
+            except OSError:
+                sizes[i] = 0
+        total, run_sum, before = sum(sizes.values()), 0, {}
+        for i in cands:
+            before[i] = run_sum
+            run_sum += sizes[i]
+        return min(unit_starts[1:], key=lambda u: abs(2 * before[u] - total))
+
+    def start(self) -> bool:
+        """Fork; True in the child."""
+        import tempfile
+
+        self.findings_file = tempfile.TemporaryFile(prefix="qdrantsec-findings-")  # noqa: SIM115
+        self.result_file = tempfile.TemporaryFile(prefix="qdrantsec-result-")  # noqa: SIM115
+        self.pid = os.fork()
+        return self.pid == 0
+
+    def child(self, work: Callable[[], Any], run: _Run, store: Any, targets: list[Any]) -> None:
+        import pickle
+
+        code = 1
+        try:
+            ctx, result = run.ctx, run.result
+            marks = (len(result.files), len(result.notes), len(result.skipped), len(result.errors),
+                     len(ctx.notes), len(run.used_elsewhere))
+            store.use_file(self.findings_file)
+            try:
+                work()
+                payload: dict[str, Any] = {
+                    "files": result.files[marks[0]:], "notes": result.notes[marks[1]:],
+                    "skipped": result.skipped[marks[2]:], "errors": result.errors[marks[3]:],
+                    "ctx_notes": ctx.notes[marks[4]:], "used_elsewhere": run.used_elsewhere[marks[5]:],
+                    "used": ctx.used, "included": run.included, "reported": ctx.reported,
+                    "targets": targets, "runs": store.spill_to(self.findings_file),
+                }
+            except _Conflict:
+                payload = {"conflict": True}
+            pickle.dump(payload, self.result_file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.result_file.flush()
+            code = 0
+        finally:
+            os._exit(code)
+
+    def merge(self, run: _Run, store: Any, targets: list[Any], used_now: list[str]) -> bool:
+        """Adopt the child's results; False when it failed or found a conflict."""
+        import pickle
+
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return False
+        self.result_file.seek(0)
+        try:
+            payload = pickle.load(self.result_file)
+        except (EOFError, pickle.UnpicklingError):
+            return False
+        if payload.get("conflict"):
+            self.conflict = True
+            return False
+        ctx, result = run.ctx, run.result
+        result.files.extend(payload["files"])
+        result.notes.extend(payload["notes"])
+        result.skipped.extend(payload["skipped"])
+        result.errors.extend(payload["errors"])
+        ctx.notes.extend(payload["ctx_notes"])
+        run.used_elsewhere.extend(payload["used_elsewhere"])
+        ctx.used |= payload["used"]
+        run.included |= payload["included"]
+        ctx.reported |= payload["reported"]
+        targets.extend(payload["targets"])
+        store.adopt(self.findings_file, payload["runs"])
+        self.findings_file = None  # the store's now
+        return True
+
+    def stop(self) -> None:
+        """Make sure no child is left running (the first half failed, or was not merged)."""
+        import signal
+
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+        for fh in (self.findings_file, self.result_file):
+            if fh is not None:
+                fh.close()
+        self.findings_file = self.result_file = None
 
 
 def _lint_whole(

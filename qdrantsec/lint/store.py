@@ -68,8 +68,9 @@ class FindingStore:
     def __init__(self, *, spill: bool = False) -> None:
         self._spill = spill
         self._buf: list[tuple[Any, ...]] = []
-        self._runs: list[tuple[int, int]] = []  # (offset, records) in the spill file
+        self._runs: list[tuple[Any, int, int]] = []  # (file, offset, records) of each sorted run
         self._file: IO[bytes] | None = None
+        self._others: list[IO[bytes]] = []
         self._len: int | None = None
 
     def add(self, f: Finding, seq: tuple[int, ...]) -> None:
@@ -88,12 +89,30 @@ class FindingStore:
         start = fh.tell()
         for i in range(0, len(self._buf), CHUNK):
             pickle.dump(self._buf[i:i + CHUNK], fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._runs.append((start, len(self._buf)))
+        self._runs.append((fh, start, len(self._buf)))
         self._buf = []
 
-    def _read_run(self, start: int, count: int) -> Iterator[tuple[Any, ...]]:
-        fh = self._file
-        assert fh is not None
+    def use_file(self, fh: IO[bytes]) -> None:
+        """Spill into ``fh`` (a file another process will read: ``spill_to``/``adopt``)."""
+        self._file = fh
+
+    def spill_to(self, fh: IO[bytes]) -> list[tuple[int, int]]:
+        """Every record into sorted runs in ``fh`` (given to ``use_file`` before any spill);
+        their (offset, records), for ``adopt`` in another process."""
+        assert self._file is None or self._file is fh
+        self._file = fh
+        if self._buf:
+            self._flush()
+        fh.flush()
+        return [(start, n) for _, start, n in self._runs]
+
+    def adopt(self, fh: IO[bytes], runs: list[tuple[int, int]]) -> None:
+        """Take over the sorted runs another store left in ``fh`` (closed with this one)."""
+        self._runs.extend((fh, start, n) for start, n in runs)
+        self._others.append(fh)
+        self._len = None
+
+    def _read_run(self, fh: IO[bytes], start: int, count: int) -> Iterator[tuple[Any, ...]]:
         pos, left = start, count
         while left > 0:
             fh.seek(pos)
@@ -107,7 +126,7 @@ class FindingStore:
         self._buf.sort()
         if self._runs:
             merged: Iterator[tuple[Any, ...]] = heapq.merge(
-                *(self._read_run(s, n) for s, n in self._runs), iter(self._buf))
+                *(self._read_run(fh, s, n) for fh, s, n in self._runs), iter(self._buf))
         else:
             merged = iter(self._buf)
         group: tuple[Any, ...] | None = None
@@ -149,7 +168,8 @@ class FindingStore:
         return bool(self._buf or self._runs)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for fh in [self._file, *self._others]:
+            if fh is not None:
+                fh.close()
+        self._file, self._others = None, []
         self._buf, self._runs = [], []

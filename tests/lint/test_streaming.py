@@ -121,3 +121,44 @@ def test_the_cli_json_report_is_the_whole_runs(tmp_path: Path, monkeypatch: pyte
     assert out.read_text() == render(whole, "json", color=False, show_suppressed=False,  # type: ignore[arg-type]
                                      rules=rules, tool_version="t")
     os.unlink(out)
+
+
+def _jobs(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object, list]:
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(engine._Fork, "MIN_FILES", 1)  # fork even for a small tree
+    rules = all_rules()
+    whole = engine._lint_whole(["."], None, [], rules, None, 30, (), None, None)
+    forked = engine.lint_paths(["."], rules=rules, stream=True, jobs=2)
+    return whole, forked, rules
+
+
+def test_two_processes_report_what_one_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, 12)
+    merged: list[bool] = []
+    merge = engine._Fork.merge
+    monkeypatch.setattr(engine._Fork, "merge", lambda self, *a: merged.append(merge(self, *a)) or merged[-1])
+    whole, forked, rules = _jobs(tmp_path, monkeypatch)
+    assert merged == [True]  # the second half came from the child
+    assert _reports(whole, rules) == _reports(forked, rules)
+    assert forked.files == whole.files and forked.notes == whole.notes  # type: ignore[attr-defined]
+    assert len(forked.targets) == len(whole.targets)  # type: ignore[attr-defined]
+
+
+def test_first_half_using_a_file_of_the_second_is_linted_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the parent's compose file mounts zz/config.yaml, which the child would lint alone
+    _tree(tmp_path, 6)
+    write(tmp_path, "a0/docker-compose.yml", COMPOSE.replace("./config.yaml", "../zz/config.yaml"))
+    write(tmp_path, "zz/config.yaml", CONFIG)
+    whole, forked, rules = _jobs(tmp_path, monkeypatch)
+    assert _reports(whole, rules) == _reports(forked, rules)
+    assert "zz/config.yaml is linted as part of the service that uses it" in forked.notes  # type: ignore[attr-defined]
+
+
+def test_second_half_using_a_file_of_the_first_makes_the_run_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, 6)
+    write(tmp_path, "zz/docker-compose.yml", COMPOSE.replace("./config.yaml", "../app00/config.yaml"))
+    whole, forked, rules = _jobs(tmp_path, monkeypatch)
+    assert isinstance(forked.findings, list)  # type: ignore[attr-defined]  # the whole run's
+    assert _reports(whole, rules) == _reports(forked, rules)
