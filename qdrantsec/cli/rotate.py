@@ -337,6 +337,7 @@ def rotate(
     inv = _inventory(record)
     record["peers"] = [{"name": p.name, "url": p.url} for p in inv.peers]
     if not dry_run:
+        J.lock(journal)
         J.Journal.check_free(journal)
     old = _old_key(literal=api_key, file=api_key_file, stdin=api_key_stdin, env=api_key_env,
                    qdrant_config=qdrant_config)
@@ -450,10 +451,11 @@ def _resumed(journal: str, *, inventory: str | None, restart_cmd: str | None, ap
     """The journal, a fresh session and the plan for resume/abort; checks the keys'
     fingerprints against the journal and the re-read inventory against its peers."""
     from qdrantsec.errors import InputError, UsageError
-    from qdrantsec.rotation.journal import Journal
+    from qdrantsec.rotation.journal import Journal, lock
     from qdrantsec.rotation.plan import build_plan
 
     jr = Journal.load(journal)
+    lock(journal)
     d = jr.data
     old = _old_key(literal=api_key, file=api_key_file, stdin=api_key_stdin, env=api_key_env,
                    qdrant_config=qdrant_config)

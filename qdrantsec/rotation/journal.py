@@ -173,6 +173,25 @@ class Journal:
         _maybe_die(self._saves)
 
 
+def lock(path: str | os.PathLike[str]) -> int:
+    """Hold ``<journal>.lock`` for the life of this process, so that two rotations cannot
+    drive the same journal (and the same peers) at once. Returns the descriptor."""
+    import fcntl
+
+    lock_path = f"{path}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot create {lock_path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise InputError(f"another qdrantsec rotate-key is using {path}",
+                         hint="wait for it to finish (see 'qdrantsec rotate-key status')") from None
+    return fd
+
+
 def _maybe_die(saves: int) -> None:
     target = os.environ.get("QDRANTSEC_TEST_KILL_AFTER_SAVE")
     if target and target.isdigit() and saves == int(target):

@@ -86,3 +86,14 @@ def test_kill_hook_is_inert_unless_set(tmp_path: Path, monkeypatch: pytest.Monke
         j.save()
     monkeypatch.setenv("QDRANTSEC_TEST_KILL_AFTER_SAVE", "not-a-number")
     j.save()
+
+
+def test_one_process_per_journal(tmp_path: Path) -> None:
+    fd = J.lock(tmp_path / "j.json")
+    try:
+        with pytest.raises(InputError, match="another qdrantsec rotate-key is using"):
+            J.lock(tmp_path / "j.json")
+    finally:
+        os.close(fd)
+    os.close(J.lock(tmp_path / "j.json"))   # free again
+    assert stat.S_IMODE(os.stat(tmp_path / "j.json.lock").st_mode) == 0o600
