@@ -355,15 +355,16 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
-    """(seconds, peak RSS in KiB, exit status) of one child process."""
+def timed(cmd: list[str], cwd: Path) -> tuple[float, int, int, float]:
+    """(seconds, peak RSS in KiB, exit status, CPU seconds user + system) of one child
+    process (with its own children: qdrantsec lints a large run in two processes)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=child_env())
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss, proc.returncode
+    return elapsed, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def ours(out: Path, fmt: str = "json", path: str = ".") -> list[str]:
@@ -371,10 +372,11 @@ def ours(out: Path, fmt: str = "json", path: str = ".") -> list[str]:
             "--exit-zero"]
 
 
-def stats(runs: list[tuple[float, int, int]]) -> tuple[float, float, float, float]:
-    """median, min, max seconds and peak RSS (MiB, the largest of the runs)."""
-    times = [t for t, _, _ in runs]
-    return statistics.median(times), min(times), max(times), max(m for _, m, _ in runs) / 1024
+def stats(runs: list[tuple[float, int, int, float]]) -> tuple[float, float, float, float, float]:
+    """median, min, max seconds, peak RSS (MiB, the largest of the runs), median CPU seconds."""
+    times = [r[0] for r in runs]
+    return (statistics.median(times), min(times), max(times), max(r[1] for r in runs) / 1024,
+            statistics.median(r[3] for r in runs))
 
 
 # -- findings check ---------------------------------------------------------------------
@@ -545,7 +547,7 @@ def side_by_side(tmp: Path, runs: int) -> int:
     cmds = {"qdrantsec": ours(out), "yamllint": [yamllint, "-f", "parsable", "."]}
     for cmd in cmds.values():  # warm the page cache and the byte-code cache
         timed(cmd, tmp)
-    results: dict[str, list[tuple[float, int, int]]] = {name: [] for name in cmds}
+    results: dict[str, list[tuple[float, int, int, float]]] = {name: [] for name in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():
             results[name].append(timed(cmd, tmp))
@@ -554,26 +556,29 @@ def side_by_side(tmp: Path, runs: int) -> int:
     findings = len(json.loads(out.read_text())["findings"])
     out.unlink()
     print(f"{runs} runs each (alternating); qdrantsec reported {findings} findings")
-    print("| tool | median | min | max | peak RSS | exit |")
-    print("|---|---|---|---|---|---|")
-    med = {}
+    print("| tool | median | min | max | CPU (user+sys, median) | peak RSS | exit |")
+    print("|---|---|---|---|---|---|---|")
+    med, cpu = {}, {}
     for name, samples in results.items():
-        med[name], lo, hi, peak = stats(samples)
-        print(f"| {name} | {med[name]:.2f} s | {lo:.2f} s | {hi:.2f} s | {peak:.0f} MiB | {samples[-1][2]} |")
-    print(f"\nratio yamllint / qdrantsec: {med['yamllint'] / med['qdrantsec']:.1f}x")
+        med[name], lo, hi, peak, cpu[name] = stats(samples)
+        print(f"| {name} | {med[name]:.2f} s | {lo:.2f} s | {hi:.2f} s | {cpu[name]:.2f} s | {peak:.0f} MiB "
+              f"| {samples[-1][2]} |")
+    print(f"\nratio yamllint / qdrantsec: {med['yamllint'] / med['qdrantsec']:.1f}x wall clock, "
+          f"{cpu['yamllint'] / cpu['qdrantsec']:.1f}x CPU time")
     return 0
 
 
 def memory_curve(tmp: Path, scales: list[int], runs: int) -> int:
-    print("| files | MB | qdrantsec median | min | max | peak RSS |")
-    print("|---|---|---|---|---|---|")
+    print("| files | MB | qdrantsec median | min | max | CPU (median) | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
     for scale in scales:
         root = tmp / f"x{scale}"
         files, size = generate(root, mix="heavy", scale=scale)
         out = tmp / f"x{scale}-findings.json"
         timed(ours(out), root)
-        med, lo, hi, peak = stats([timed(ours(out), root) for _ in range(runs)])
-        print(f"| {files:,} | {size / 1e6:.1f} | {med:.2f} s | {lo:.2f} s | {hi:.2f} s | {peak:.0f} MiB |")
+        med, lo, hi, peak, cpu = stats([timed(ours(out), root) for _ in range(runs)])
+        print(f"| {files:,} | {size / 1e6:.1f} | {med:.2f} s | {lo:.2f} s | {hi:.2f} s | {cpu:.2f} s "
+              f"| {peak:.0f} MiB |")
         shutil.rmtree(root, ignore_errors=True)
         out.unlink()
     return 0

@@ -124,7 +124,7 @@ def _loader() -> type:
                 tag = cache.get(key)
                 if tag is None:
                     tag = super().resolve(kind, value, implicit)
-                    if len(cache) < 50_000:
+                    if len(cache) < 5_000:  # the values that repeat come early; memory stays flat
                         cache[key] = tag
                 return tag
 
@@ -349,7 +349,7 @@ class _Converter:
         if key in self._scalars:  # ints, bools, nulls: immutable, and they repeat
             return self._scalars[key]
         value = self._construct(node)
-        if isinstance(value, (bool, int, float, type(None))) and len(self._scalars) < 10_000:
+        if isinstance(value, (bool, int, float, type(None))) and len(self._scalars) < 2_000:
             self._scalars[key] = value
         return value
 

@@ -508,6 +508,7 @@ def _lint_units(
         open_unit = False
         for i in range(lo, hi):
             ev = events[i]
+            events[i] = _DONE  # nothing of a file is kept once it is linted
             if ev[0] == "skip":
                 run.skip(ev[1], ev[2])
             elif ev[0] == "error":
@@ -555,6 +556,9 @@ def _lint_units(
             store.add(g, (3, i))
     result.findings = store if stream else list(store)  # type: ignore[assignment]
     return result
+
+
+_DONE = ("done",)
 
 
 class _Fork:

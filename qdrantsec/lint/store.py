@@ -33,7 +33,7 @@ _L_FILE, _L_LINE, _L_COL = _L_FIELDS.index("file"), _L_FIELDS.index("line"), _L_
 _L_ENV = _L_FIELDS.index("env_var")
 
 #: records per sorted run before it goes to disk, and per chunk read back while merging
-RUN_SIZE = 10_000
+RUN_SIZE = 4096
 CHUNK = 256
 
 
