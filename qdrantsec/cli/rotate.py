@@ -337,7 +337,8 @@ def rotate(
     inv = _inventory(record)
     record["peers"] = [{"name": p.name, "url": p.url} for p in inv.peers]
     if not dry_run:
-        J.lock(journal)
+        fd = J.lock(journal)
+        ctx.call_on_close(lambda: os.close(fd))
         J.Journal.check_free(journal)
     old = _old_key(literal=api_key, file=api_key_file, stdin=api_key_stdin, env=api_key_env,
                    qdrant_config=qdrant_config)
@@ -444,7 +445,8 @@ def status_cmd(journal: JournalOpt = "qdrantsec-rotate.journal.json",
     print_status(_status_dict(Journal.load(journal)), fmt.value)
 
 
-def _resumed(journal: str, *, inventory: str | None, restart_cmd: str | None, api_key: str | None,
+def _resumed(ctx: typer.Context, journal: str, *, inventory: str | None, restart_cmd: str | None,
+             api_key: str | None,
              api_key_file: str | None, api_key_stdin: bool, api_key_env: str | None,
              qdrant_config: str | None, new_key_file: str | None, tls_flags: dict[str, Any],
              peer_timeout: float | None, settle: float | None, need_new: bool = True) -> Any:
@@ -455,7 +457,8 @@ def _resumed(journal: str, *, inventory: str | None, restart_cmd: str | None, ap
     from qdrantsec.rotation.plan import build_plan
 
     jr = Journal.load(journal)
-    lock(journal)
+    fd = lock(journal)
+    ctx.call_on_close(lambda: os.close(fd))
     d = jr.data
     old = _old_key(literal=api_key, file=api_key_file, stdin=api_key_stdin, env=api_key_env,
                    qdrant_config=qdrant_config)
@@ -516,6 +519,7 @@ def _common(journal: str, fmt: Format, session: Any, plan: Any, jr: Any, new: An
 @app.command("resume")
 @_reflow
 def resume_cmd(
+    ctx: typer.Context,
     api_key_file: opt.ApiKeyFile = None,
     api_key_stdin: opt.ApiKeyStdin = False,
     api_key_env: opt.ApiKeyEnv = None,
@@ -559,7 +563,7 @@ def resume_cmd(
     from qdrantsec.rotation import executor as X
 
     jr, session, plan, new = _resumed(
-        journal, inventory=inventory, restart_cmd=restart_cmd, api_key=api_key,
+        ctx, journal, inventory=inventory, restart_cmd=restart_cmd, api_key=api_key,
         api_key_file=api_key_file, api_key_stdin=api_key_stdin, api_key_env=api_key_env,
         qdrant_config=qdrant_config, new_key_file=new_key_file,
         tls_flags={"ca_cert": ca_cert, "client_cert": client_cert, "client_key": client_key,
@@ -582,6 +586,7 @@ def resume_cmd(
 @app.command("abort")
 @_reflow
 def abort_cmd(
+    ctx: typer.Context,
     api_key_file: opt.ApiKeyFile = None,
     api_key_stdin: opt.ApiKeyStdin = False,
     api_key_env: opt.ApiKeyEnv = None,
@@ -621,7 +626,7 @@ def abort_cmd(
     from qdrantsec.rotation import executor as X
 
     jr, session, plan, new = _resumed(
-        journal, inventory=inventory, restart_cmd=restart_cmd, api_key=api_key,
+        ctx, journal, inventory=inventory, restart_cmd=restart_cmd, api_key=api_key,
         api_key_file=api_key_file, api_key_stdin=api_key_stdin, api_key_env=api_key_env,
         qdrant_config=qdrant_config, new_key_file=new_key_file,
         tls_flags={"ca_cert": ca_cert, "client_cert": client_cert, "client_key": client_key,
