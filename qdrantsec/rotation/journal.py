@@ -56,10 +56,10 @@ class Journal:
     def check_free(path: str | os.PathLike[str]) -> None:
         """Refuse to start a new rotation over a journal of one that is not finished."""
         p = Path(path)
-        if p.exists():
+        if _exists(p):
             try:
                 existing = json.loads(p.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 existing = None
             state = existing.get("state") if isinstance(existing, dict) else None
             if state not in (DONE, ABORTED):
@@ -105,15 +105,15 @@ class Journal:
         from qdrantsec.fsutil import read_text
 
         p = Path(path)
-        if not p.exists():
+        if not _exists(p):
             raise InputError(f"no journal at {p}",
                              hint="pass --journal FILE (the one the rotation wrote)")
         text = read_text(p, what="journal", limit=16 * 1024 * 1024)
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InputError(f"journal {p} is not valid JSON") from None
-        if not isinstance(data, dict) or data.get("version") != VERSION or "run_id" not in data:
+        if not _well_formed(data):
             raise InputError(f"{p} is not a qdrantsec rotate-key journal (version {VERSION})")
         return cls(p, data)
 
@@ -173,6 +173,39 @@ class Journal:
         _maybe_die(self._saves)
 
 
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except OSError as exc:  # a name too long, a loop of symlinks
+        raise InputError(f"cannot use journal {p}: {exc.strerror}") from None
+
+
+def _well_formed(data: Any) -> bool:
+    """The shape this module writes; anything else is refused before it is relied on."""
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return False
+    if not all(isinstance(data.get(k), str) for k in ("run_id", "state", "sequence")):
+        return False
+    keys, inv, passes = data.get("keys"), data.get("inventory"), data.get("passes")
+    if not (isinstance(keys, dict) and all(isinstance(keys.get(k), str) for k in ("old", "new"))):
+        return False
+    if not (isinstance(inv, dict) and isinstance(inv.get("peers"), list)
+            and all(isinstance(p, dict) for p in inv["peers"])):
+        return False
+    if not (isinstance(inv.get("file"), str) or (isinstance(inv.get("urls"), list)
+                                                  and isinstance(inv.get("driver"), str))):
+        return False
+    if not isinstance(data.get("switch"), dict) or not isinstance(passes, list):
+        return False
+    for rp in passes:
+        if not (isinstance(rp, dict) and isinstance(rp.get("name"), str)
+                and isinstance(rp.get("peers"), dict)
+                and all(isinstance(st, dict) and isinstance(st.get("state"), str)
+                        for st in rp["peers"].values())):
+            return False
+    return data.get("sequence") in ("3-step", "4-step")
+
+
 def lock(path: str | os.PathLike[str]) -> int:
     """Hold ``<journal>.lock`` for the life of this process, so that two rotations cannot
     drive the same journal (and the same peers) at once. Returns the descriptor."""
@@ -180,9 +213,9 @@ def lock(path: str | os.PathLike[str]) -> int:
 
     lock_path = f"{path}.lock"
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
-        raise InputError(f"cannot create {lock_path}: {exc.strerror}") from None
+        raise InputError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

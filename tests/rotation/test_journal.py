@@ -61,6 +61,8 @@ def test_refuses_to_replace_an_unfinished_rotation(tmp_path: Path) -> None:
     ("{not json", "not valid JSON"),
     ('{"version": 99, "run_id": "x"}', "is not a qdrantsec rotate-key journal"),
     ("[]", "is not a qdrantsec rotate-key journal"),
+    ('{"version": 1, "run_id": "x", "state": "running", "sequence": "3-step"}', "is not a qdrantsec"),
+    ("[" * 100000 + "]" * 100000, "not valid JSON"),
 ])
 def test_load_errors(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "j.json"
