@@ -431,3 +431,35 @@ def test_hostile_files_referenced_from_a_linted_file(
             failures.append(f"{value[-40:]}: {why}")
     assert not failures, "\n".join(failures)
     assert Path(corpus.fifo).is_fifo()
+
+
+#: texts that made a regular expression or a recursive scanner rescan or recurse per
+#: repetition: (file name, content, command); each is about 1 MiB, which took minutes (or
+#: hit the recursion limit) before, a fraction of a second now
+PATHOLOGICAL: dict[str, tuple[str, bytes, list[str]]] = {
+    "PEM BEGIN without END": ("c.pem", b"-----BEGIN CERTIFICATE-----\n" * 37_000, ["certs", "inspect"]),
+    "PEM labels without END": ("c.pem", b"".join(b"-----BEGIN A%d-----\n" % i for i in range(40_000)),
+                               ["certs", "check-expiry"]),
+    "unclosed ${ in a config value": ("config.yaml", b'service:\n  api_key: "' + b"${A-" * 250_000 + b'"\n',
+                                      ["lint"]),
+    "unclosed ignore[ on a line": ("config.yaml", b"service:\n  host: 127.0.0.1 "
+                                   + b"#qdrantsec:ignore[" * 55_000 + b"\n", ["lint"]),
+    "nested compose defaults": ("docker-compose.yml", b"services:\n  q:\n    image: qdrant/qdrant:v1.19.0\n"
+                                b"    environment:\n      A: '" + b"${A:-" * 200_000 + b"'\n", ["lint"]),
+}
+
+
+@pytest.mark.parametrize("case", list(PATHOLOGICAL))
+def test_pathological_texts_take_linear_work(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, data, command = PATHOLOGICAL[case]
+    (tmp_path / name).write_bytes(data)
+    try:
+        with guard():
+            code = main([*command, str(tmp_path / name)])
+    except _Overrun:
+        code = -1
+    _, err = capsys.readouterr()
+    assert code != -1, "did not finish"
+    assert check(command, code, err) is None, err

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from qdrantsec.lint.model import ValueRef
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: defaults nested deeper than this (``${A:-${B:-${C:-...``) are left unresolved: the
+#: scanner recurses once per level, and Python's stack would not last
+MAX_NESTING = 64
 #: variables a deployment platform generates for every deployment (Coolify's
 #: ``SERVICE_PASSWORD_QDRANTAPIKEY``, ``SERVICE_BASE64_64_...``): never empty
 _GENERATED = re.compile(r"^SERVICE_(PASSWORD|BASE64|REALBASE64|HEX)(_\d+)?_[A-Z0-9_]+$")
@@ -57,7 +60,7 @@ class Interpolator:
         return ValueRef(text, "compose-var", may_be_empty=may_be_empty, default=default)
 
     # -- scanner -------------------------------------------------------------------
-    def _scan(self, text: str, i: int, stop: str | None) -> tuple[list[_Part], int]:
+    def _scan(self, text: str, i: int, stop: str | None, depth: int = 0) -> tuple[list[_Part], int]:
         parts: list[_Part] = []
         buf: list[str] = []
 
@@ -81,7 +84,7 @@ class Interpolator:
                 continue
             if nxt == "{":
                 flush()
-                part, i = self._braced(text, i + 2)
+                part, i = self._braced(text, i + 2, depth + 1)
                 parts.append(part)
                 continue
             m = _NAME.match(text, i + 1)
@@ -95,7 +98,9 @@ class Interpolator:
         flush()
         return parts, i
 
-    def _braced(self, text: str, i: int) -> tuple[_Part, int]:
+    def _braced(self, text: str, i: int, depth: int = 1) -> tuple[_Part, int]:
+        if depth > MAX_NESTING:  # the rest of the text: unknown, as if a variable were unset
+            return _Part("", False, may_be_empty=True), len(text)
         m = _NAME.match(text, i)
         if not m:  # malformed: keep literally
             end = text.find("}", i)
@@ -110,7 +115,7 @@ class Interpolator:
         i += len(op)
         arg_parts: list[_Part] = []
         if op:
-            arg_parts, i = self._scan(text, i, "}")
+            arg_parts, i = self._scan(text, i, "}", depth)
         i = i + 1 if i < len(text) else i  # the closing brace
         arg_known = all(p.known for p in arg_parts)
         arg = "".join(p.text for p in arg_parts) if arg_known else None

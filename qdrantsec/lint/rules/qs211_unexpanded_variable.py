@@ -11,8 +11,9 @@ from qdrantsec.lint.rules import KEY_PATHS
 from qdrantsec.qdrant import schema
 from qdrantsec.qdrant.config import SETTING_TYPES, Setting
 
-#: ``${VAR}``, ``${VAR:-default}``, ``${VAR?msg}`` or a whole-value ``$VAR``
-_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?+=][^}]*)?\}|^\$[A-Za-z_][A-Za-z0-9_]*$")
+#: ``${VAR}``, ``${VAR:-default}``, ``${VAR?msg}``; or (``_WHOLE``) a whole-value ``$VAR``
+_BRACED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?+=][^}]*)?\}")
+_WHOLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*$")
 #: settings that hold secrets: a literal `${...}` there is a key anyone can read in the repository
 SECRET_PATHS = frozenset({
     *KEY_PATHS, "storage.snapshots_config.s3_config.secret_key",
@@ -33,7 +34,18 @@ def unexpanded_reference(target: Target, path: str, setting: Setting | None = No
         return None
     if target.kind == "compose" and src.file == target.file:
         return None  # inline compose content: compose interpolated it
-    m = _REFERENCE.search(value)
+    return find_reference(value)
+
+
+def find_reference(value: str) -> str | None:
+    """The first ``${VAR...}`` in ``value``, or the whole value when it is ``$VAR``.
+
+    Searched only up to the last ``}``: past it no ``${`` can close, and a search there
+    rescans to the end from each one (``${A-`` repeated 40,000 times took minutes)."""
+    end = value.rfind("}")
+    m = _BRACED.search(value, 0, end + 1) if end >= 0 else None
+    if m is None:
+        m = _WHOLE.match(value)
     return m.group(0) if m else None
 
 
