@@ -148,13 +148,14 @@ def _add_leaf(files: list[OutputFile], out: Path, stem: str, leaf: issue.Leaf) -
 
 def _ca(req: Request, kind: keys.KeyType, files: list[OutputFile]) -> tuple[issue.CA, str]:
     from qdrantsec.certs.pem import read_bytes
-    from qdrantsec.secrets import key_like_argument
 
     out = req.out
     ca_pem, ca_key = out / "ca.pem", out / "ca-key.pem"
     if (req.ca_cert is None) != (req.ca_key is None):
         raise UsageError("--ca-cert and --ca-key go together")
     if req.ca_cert is not None and req.ca_key is not None:
+        from qdrantsec.secrets import key_like_argument  # (hashlib: only when a CA is given)
+
         if req.new_ca:
             raise UsageError("--new-ca cannot be combined with --ca-cert/--ca-key")
         with key_like_argument(str(req.ca_cert), "--ca-cert"):
