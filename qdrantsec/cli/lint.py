@@ -224,9 +224,13 @@ def _run(
         note(f"qdrantsec: {len(result.files)} files, {len(result.targets)} Qdrant deployments linted")
     for err in result.errors:
         error(f"{shorten(err.file)}: {err.message}")  # escaped: a file name can hold a newline
-    linted = {os.path.realpath(f) for f in result.files}
-    for target in [out for _, out in pairs if out is not None] + [write_baseline or ""]:
-        if target and os.path.realpath(target) in linted:
+    # an output that does not exist yet cannot be a linted file: resolve the linted files'
+    # paths (a few syscalls each) only when one exists
+    existing = [t for t in [out for _, out in pairs if out is not None] + [write_baseline or ""]
+                if t and os.path.lexists(t)]
+    linted = {os.path.realpath(f) for f in result.files} if existing else set()
+    for target in existing:
+        if os.path.realpath(target) in linted:
             raise InputError(f"{target} is one of the files linted; refusing to overwrite it",
                              hint="write the report to another file")
     if env_files and not result.errors and not any(t.kind == "qdrant-config" for t in result.targets):
