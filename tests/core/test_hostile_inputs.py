@@ -883,3 +883,25 @@ def test_output_into_a_fifo_needs_a_reader(tmp_path: Path) -> None:
     assert res.returncode == 1, res.stderr
     assert got and got[0].lstrip().startswith(b'{\n  "findings"')
     assert fifo.is_fifo()
+
+
+def test_malformed_peer_uris(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["certs", "generate", "--out", str(tmp_path / "tls")]) == 0
+    capsys.readouterr()
+    (tmp_path / "config.yaml").write_text(
+        "service:\n  enable_tls: true\n  api_key: ${K}\n"
+        "tls:\n  cert: tls/server.pem\n  key: tls/server-key.pem\n")
+    for uri, message in (("https://[::1", "--peer-uri https://[::1 is not a valid URL (Invalid IPv6 URL)"),
+                         ("node1:6335", "--peer-uri node1:6335 has no host")):
+        code, _, err = run(["lint", str(tmp_path / "config.yaml"), "--peer-uri", uri], capsys)
+        assert code == 2
+        one_error(err)
+        assert err.splitlines()[0] == f"qdrantsec: error: {message}"
+    # the same in a linted compose command: skipped, not an internal error in QS307
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  q:\n    image: qdrant/qdrant:v1.19.0\n    command: ['./qdrant', '--uri', 'https://[::1:6335']\n"
+        "    volumes: ['./tls:/qdrant/tls']\n    environment: {QDRANT__SERVICE__ENABLE_TLS: 'true', "
+        "QDRANT__TLS__CERT: /qdrant/tls/server.pem, QDRANT__TLS__KEY: /qdrant/tls/server-key.pem}\n")
+    code, out, err = run(["lint", str(tmp_path / "docker-compose.yml"), "--format", "text"], capsys)
+    assert code == 1 and "internal error" not in err, err
+    assert "QS301" in out or "QS1" in out
