@@ -97,6 +97,21 @@ def _std_stream(out: str | None) -> TextIO | None:
     return None if fd is None else (sys.stdout if fd == 1 else sys.stderr)
 
 
+def _check_peer_uris(uris: list[str]) -> None:
+    """--peer-uri must be a URL with a host (QS307 checks the certificate against it)."""
+    from urllib.parse import urlsplit
+
+    from qdrantsec.errors import UsageError
+
+    for uri in uris:
+        try:
+            host = urlsplit(uri).hostname
+        except ValueError as exc:
+            raise UsageError(f"--peer-uri {uri} is not a valid URL ({exc})") from None
+        if not host:
+            raise UsageError(f"--peer-uri {uri} has no host", hint="e.g. --peer-uri https://node1.internal:6335")
+
+
 def explain_text(rule: object) -> str:
     """The rule's docs under the fixed headings (what/why/example/use instead/references)."""
     r = rule
@@ -209,6 +224,7 @@ def _run(
     from qdrantsec.output.lint_formats import pick_auto_format, render_chunks
 
     pairs = _pairs(formats, outputs)
+    _check_peer_uris(peer_uris)
     threshold = Severity.parse(fail_on) if fail_on is not None else None
     project = suppress.load_project_config(paths, known_rules={r.id for r in rules})  # type: ignore[attr-defined]
     if threshold is None:
