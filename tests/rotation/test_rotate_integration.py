@@ -157,11 +157,18 @@ def test_three_step_file_driver_under_load(clusters: list[Cluster], tmp_path: Pa
     for backup in journal["backups"]:
         assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
     _no_leaks(c, dry, res)
-    # every request carried the run's x-request-id (seen in the peers' audit log)
+    # every request of qdrantsec carried the run's x-request-id: in every peer's audit log,
+    # each entry is the harness's, the load generator's or a rotate-key run's (this one or
+    # the dry run's)
     resp = c.request(c.nodes[0], "POST", "/audit/logs", NEW, json={"limit": 10000})
-    ids = {e.get("tracing_id") or "" for e in resp.json()["result"]["entries"]}
-    ours = {i for i in ids if i.startswith(f"qdrantsec-rotate-{journal['run_id']}")}
+    entries = resp.json()["result"]["entries"]
+    assert len(entries) < 10000
+    ours = [e for e in entries
+            if (e.get("tracing_id") or "").startswith(f"qdrantsec-rotate-{journal['run_id']}-")]
     assert len(ours) > 10
+    others = {e.get("tracing_id") for e in entries if e not in ours}
+    others = {i for i in others if not (i or "").startswith("qdrantsec-rotate-")}  # the dry run
+    assert others <= {"harness", "loadgen"}, others
 
 
 def test_four_step_keeps_internal_calls_working(clusters: list[Cluster], tmp_path: Path) -> None:
