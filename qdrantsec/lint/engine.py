@@ -458,6 +458,7 @@ def _lint_units(
     targets_kept: list[Any] = []
     state = {"unit": 0, "files_mark": len(result.files)}
     reasonless_done: set[str] = set()
+    by_kind: dict[str, list[Rule]] = {}
 
     def finish_unit() -> None:
         unit = state["unit"]
@@ -470,7 +471,11 @@ def _lint_units(
             (f, (0, 0 if i < built_from else 1, unit, i)) for i, f in enumerate(ctx.findings)]
         for ti, target in enumerate(targets):
             rank = _KIND_RANK.get(target.kind, len(_KIND_RANK))
-            for j, f in enumerate(run_rules(active, [target], result.errors)):
+            applicable = by_kind.get(target.kind)
+            if applicable is None:  # the rules for this kind of target (run_rules asks each again)
+                applicable = by_kind[target.kind] = [
+                    r for r in active if type(r).applies_to is not Rule.applies_to or r.applies_to(target)]
+            for j, f in enumerate(run_rules(applicable, [target], result.errors)):
                 numbered.append((f, (1, rank, unit, ti, j)))
         files = dict.fromkeys([*(f.location.file for f, _ in numbered if f.location.file),
                                *result.files[state["files_mark"]:]])
