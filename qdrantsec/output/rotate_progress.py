@@ -7,6 +7,7 @@ timings only (never a key).
 
 from __future__ import annotations
 
+import atexit
 import json
 import sys
 from collections.abc import Callable
@@ -43,32 +44,62 @@ def json_lines(stream: IO[str] | None = None) -> Callable[[Event], None]:
 
 
 def rich(peers: list[str]) -> Callable[[Event], None]:
-    """Styled lines plus a one-line status of every peer after each finished step."""
+    """Styled event lines scrolling above a live table: one row per peer, one column per
+    pass, each cell the step's state. No refresh thread: it redraws on each event, so a
+    confirmation prompt is never overdrawn."""
+    from rich.live import Live
+    from rich.table import Table
     from rich.text import Text
 
     from qdrantsec.output import console
 
     con = console(stderr=True)
-    state = {p: "-" for p in peers}
+    passes: list[str] = []
+    cells: dict[tuple[str, str], str] = {}
+    current = {"phase": "-"}
+    live = Live(console=con, auto_refresh=False, transient=False)
+    started = [False]
+
+    def table() -> Table:
+        t = Table(title=f"rotate-key: {current['phase']}", title_justify="left", box=None)
+        t.add_column("peer", style="bold")
+        for name in passes:
+            t.add_column(name)
+        for peer in peers:
+            row = []
+            for name in passes:
+                st = cells.get((peer, name), "-")
+                style = {"done": "green", "HALTED": "bold red", "-": "dim"}.get(st, "yellow")
+                row.append(Text(st, style=style))
+            t.add_row(printable(peer), *row)
+        return t
 
     def render(event: Event) -> None:
         kind = event.get("event", "")
         peer = event.get("peer")
-        if peer in state:
-            state[peer] = {"peer-done": "ok", "halted": "HALTED"}.get(kind, event.get("action") or kind)
+        current["phase"] = event.get("phase") or current["phase"]
+        if kind == "phase" and event.get("pass") and event["pass"] not in passes:
+            passes.append(event["pass"])
+        if peer in peers and passes:
+            state = {"peer-done": "done", "halted": "HALTED"}.get(kind, event.get("action") or kind)
+            cells[(peer, passes[-1])] = state
         text = Text(f"{event['ts'][11:19]} ", style="dim")
         text.append(f"{_MARK.get(kind, '..'):>2} ", style=_STYLE.get(kind, ""))
         text.append(f"[{event.get('phase') or '-'}] ", style="cyan")
         text.append(printable(str(event["message"])), style=_STYLE.get(kind, ""))
+        if not started[0]:
+            live.start()
+            started[0] = True
+            # an error that ends the command without a final event must not leave the
+            # terminal with a hidden cursor
+            atexit.register(lambda: live.stop() if started[0] else None)
         con.print(text)
         if event.get("hint"):
             con.print(Text("   what to do: " + printable(event["hint"]), style="yellow"))
-        if kind in ("peer-done", "halted", "phase"):
-            row = Text("   peers: ", style="dim")
-            for name, st in state.items():
-                style = {"ok": "green", "HALTED": "bold red", "-": "dim"}.get(st, "yellow")
-                row.append(f"{printable(name)}:{st}  ", style=style)
-            con.print(row)
+        live.update(table(), refresh=True)
+        if kind in ("done", "halted", "paused", "aborted"):
+            live.stop()
+            started[0] = False
     return render
 
 

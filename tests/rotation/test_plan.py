@@ -177,5 +177,17 @@ def test_progress_renderers(capsys: pytest.CaptureFixture[str]) -> None:
     lines = err.splitlines()
     assert lines[0] == "2026-12-03T12:00:00Z stage: stage halted at a: \\x1b[2Jboom"
     assert lines[1] == "2026-12-03T12:00:00Z stage: what to do: fix it"
-    assert "[stage] stage halted at a: \\x1b[2Jboom" in err and "a:HALTED" in err
+    assert "[stage] stage halted at a: \\x1b[2Jboom" in err
+    R.rich(["a", "b"])({"ts": "2026-12-03T12:00:00Z", "event": "phase", "phase": "stage",
+                        "pass": "stage", "message": "stage pass"})
+    ev = R.rich(["a", "b"])
+    for e in ({"event": "phase", "pass": "stage", "message": "stage pass"},
+              {"event": "peer-done", "peer": "a", "message": "a healthy"},
+              {"event": "step", "peer": "b", "action": "restart", "message": "b restart"},
+              {"event": "halted", "peer": "b", "message": "stage halted at b", "hint": "fix b"}):
+        ev({"ts": "2026-12-03T12:00:01Z", "phase": "stage", **e})
+    err = capsys.readouterr().err
+    assert "what to do: fix b" in err
+    table = err[err.rindex("rotate-key: stage"):]
+    assert "a" in table and "done" in table and "HALTED" in table
     assert "\x1b[2J" not in err
