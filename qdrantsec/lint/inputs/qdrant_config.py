@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from qdrantsec.lint.inputs.context import BuildContext, first_mapping
@@ -157,16 +158,25 @@ def config_path_arg(command: object) -> str | None:
 def container_config_files(run_mode: str, config_path: str | None, workdir: str) -> list[str]:
     """Container paths Qdrant reads, in order: config/config, config/{RUN_MODE},
     config/local (relative to the working directory), then the --config-path file."""
+    return list(_container_config_files(run_mode, config_path, workdir))
+
+
+@lru_cache(maxsize=256)  # a handful of (run mode, --config-path, working directory) per run
+def _container_config_files(run_mode: str, config_path: str | None, workdir: str) -> tuple[str, ...]:
     base = PurePosixPath(workdir) / "config"
     out = [str(base / f"{name}{suffix}") for name in ("config", run_mode, "local") for suffix in _SUFFIXES]
     if config_path:
         out.append(str(PurePosixPath(workdir) / config_path))
-    return out
+    return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _config_dir(workdir: str) -> str:
+    return str(PurePosixPath(workdir) / "config")
 
 
 def layer_rank_of_container_path(path: str, run_mode: str, workdir: str) -> int:
-    base = str(PurePosixPath(workdir) / "config")
-    if os.path.dirname(path) == base:
+    if os.path.dirname(path) == _config_dir(workdir):
         return layer_rank(path, run_mode)
     return 3
 
