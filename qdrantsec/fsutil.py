@@ -325,8 +325,12 @@ def read_limited(path: str | os.PathLike[str], *, limit: int, pipe_ok: bool = Fa
             os.set_blocking(fd, True)
         chunks: list[bytes] = []
         left = limit + 1
+        # a regular file in one read of its size (+1 to see it grew): os.read allocates
+        # what it is asked for, and a 1 MiB buffer per small file is a page-fault storm
+        step = st.st_size + 1 if stat.S_ISREG(st.st_mode) and st.st_size else 64 * 1024
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
+            chunk = os.read(fd, min(left, step))
+            step = 1 << 16  # (then: at EOF at once, or a file that grows: in 64 KiB reads)
             if not chunk:
                 break
             chunks.append(chunk)

@@ -33,20 +33,30 @@ _L_FILE, _L_LINE, _L_COL = _L_FIELDS.index("file"), _L_FIELDS.index("line"), _L_
 _L_ENV = _L_FIELDS.index("env_var")
 
 #: records per sorted run before it goes to disk, and per chunk read back while merging
-RUN_SIZE = 4096
+RUN_SIZE = 10_000
 CHUNK = 256
 
 
-def pack(f: Finding, seq: tuple[int, ...]) -> tuple[Any, ...]:
+def pack(f: Finding, seq: tuple[int, ...], shown: dict[str, str] | None = None) -> tuple[Any, ...]:
     """The record of a finding: its sort key (as the formatters order findings, with the raw
-    path and the run-order ``seq`` breaking ties as a stable sort would), then its fields."""
+    path and the run-order ``seq`` breaking ties as a stable sort would), then its fields.
+    ``shown``: display paths already worked out, by raw path."""
     loc = f.location
     lvals = tuple(getattr(loc, n) for n in _L_FIELDS)
     fvals = [getattr(f, n) for n in _F_FIELDS]
     fvals[_LOC] = None
     fvals[_SEV] = int(f.severity)
     raw = loc.file or ""
-    where = display_path(raw) if raw else (getattr(loc, "url", None) or "")
+    if raw:
+        where = shown.get(raw) if shown is not None else None
+        if where is None:
+            where = display_path(raw)
+            if shown is not None:
+                if len(shown) > 4096:
+                    shown.clear()
+                shown[raw] = where
+    else:
+        where = getattr(loc, "url", None) or ""
     return (where, loc.line or 0, loc.column or 0, f.rule, f.message, raw, seq,
             lvals, tuple(fvals))
 
@@ -72,9 +82,10 @@ class FindingStore:
         self._file: IO[bytes] | None = None
         self._others: list[IO[bytes]] = []
         self._len: int | None = None
+        self._shown: dict[str, str] = {}
 
     def add(self, f: Finding, seq: tuple[int, ...]) -> None:
-        self._buf.append(pack(f, seq))
+        self._buf.append(pack(f, seq, self._shown))  # (a run does not change directory)
         self._len = None
         if self._spill and len(self._buf) >= RUN_SIZE:
             self._flush()
