@@ -106,8 +106,9 @@ def _loader() -> type:
         import yaml
 
         base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        cache: dict[tuple[Any, str, Any], str] = {}
-        scalar = yaml.ScalarNode
+        cache: dict[tuple[Any, str], str] = {}
+        scalar, sequence, mapping = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+        assert not base.yaml_path_resolvers  # (the shortcuts below rely on it)
 
         class _Loader(base):  # type: ignore[misc, valid-type]
             # libyaml calls these for every node; SafeLoader has no path resolvers
@@ -118,9 +119,15 @@ def _loader() -> type:
                 pass
 
             def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                if kind is not scalar or len(value) > 64:
+                if kind is not scalar:  # what BaseResolver answers without path resolvers
+                    if kind is sequence:
+                        return self.DEFAULT_SEQUENCE_TAG
+                    if kind is mapping:
+                        return self.DEFAULT_MAPPING_TAG
                     return super().resolve(kind, value, implicit)
-                key = (implicit, value, None)
+                if len(value) > 64:
+                    return super().resolve(kind, value, implicit)
+                key = (implicit, value)
                 tag = cache.get(key)
                 if tag is None:
                     tag = super().resolve(kind, value, implicit)
