@@ -31,7 +31,7 @@ def _runtime(tmp_path: Path, *, enforce: bool = False, internal_auth: bool | Non
                       recorded=(journal.data["sequence"], journal.data["reason"]) if journal else None)
     if journal is None:
         journal = J.Journal.create(tmp_path / "j.json", run_id="r1", plan=plan.as_dict(),
-                                   inventory={"peers": []}, old_fp=OLD.fingerprint,
+                                   inventory={"file": "/inv.yaml", "peers": []}, old_fp=OLD.fingerprint,
                                    new_fp=NEW.fingerprint, options={})
     events: list[dict[str, Any]] = []
     rt = X.Runtime(plan=plan, journal=journal, drivers=drivers, gate=gate, keys=probe.keys,
