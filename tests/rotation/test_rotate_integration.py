@@ -412,3 +412,26 @@ def test_five_peers_tls_env_file(clusters: list[Cluster], tmp_path: Path) -> Non
     assert load.auth_failures == []
     _final_new(c)
     _no_leaks(c, res)
+
+
+def test_peers_flags_and_a_fixed_restart_command_on_resume(clusters: list[Cluster],
+                                                           tmp_path: Path) -> None:
+    """--peers with --config-path/--restart-cmd instead of an inventory; the first restart
+    command is wrong, resume --restart-cmd fixes it (the journal keeps the flags)."""
+    from tests.rotation.rotlib import RESTART
+
+    c = _cluster(clusters, tmp_path, 3)
+    for i, node in enumerate(c.nodes):
+        (c.root / f"peer-{i}").symlink_to(node.dir)
+    flags = ["--peers", ",".join(n.url for n in c.nodes),
+             "--config-path", ",".join(str(n.config_path) for n in c.nodes)]
+    res = qdrantsec(["rotate-key", *flags, "--restart-cmd", "/bin/false", *_keys(c), "--journal",
+                     str(_journal(c)), "--yes", *FAST])
+    assert res.returncode == 20, res.stderr
+    assert "stage halted at peer-0" in res.stderr and "/bin/false" in res.stderr
+    fixed = f"{sys.executable} {RESTART} {c.root}/{{name}}"
+    again = _resume(c, "--yes", "--restart-cmd", fixed)
+    assert again.returncode == 0, again.stderr
+    _final_new(c)
+    assert json.loads(_journal(c).read_text())["inventory"]["restart"] == fixed
+    _no_leaks(c, res, again)
