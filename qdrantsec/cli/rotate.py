@@ -336,6 +336,9 @@ def rotate(
                   or None, "apply": apply_cmd, "restart": restart_cmd}
     inv = _inventory(record)
     record["peers"] = [{"name": p.name, "url": p.url} for p in inv.peers]
+    if generate_new_key is not None and not dry_run and os.path.lexists(generate_new_key):
+        raise UsageError(f"{generate_new_key} already exists",
+                         hint="use it with --new-key-file, or name another file")
     if not dry_run:
         fd = J.lock(journal)
         ctx.call_on_close(lambda: os.close(fd))
@@ -350,9 +353,6 @@ def rotate(
         from qdrantsec.output import note
         from qdrantsec.secrets import Secret, fingerprint, generate_key
 
-        if os.path.lexists(generate_new_key):  # type: ignore[arg-type]
-            raise UsageError(f"{generate_new_key} already exists",
-                             hint="use it with --new-key-file, or name another file")
         value = generate_key(32)
         atomic_write(generate_new_key, value + "\n", mode=SECRET_MODE)  # type: ignore[arg-type]
         note(f"wrote the new key to {generate_new_key} (mode 0600), {fingerprint(value)}")

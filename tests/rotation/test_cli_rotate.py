@@ -160,9 +160,11 @@ def test_generate_new_key_refuses_an_existing_file(cluster: Cluster, tmp_path: P
     existing = tmp_path / "exists.key"
     existing.write_text("keep me\n")
     code, _, err = _run(cluster, "--api-key-file", str(cluster.root / "old.key"),
-                        "--generate-new-key", str(existing), "--yes")
+                        "--generate-new-key", str(existing), "--yes",
+                        "--journal", str(tmp_path / "j.json"))
     assert code == 2 and "already exists" in err
     assert existing.read_text() == "keep me\n"
+    assert not (tmp_path / "j.json.lock").exists()     # refused before anything else
 
 
 def test_pause_with_remint_and_generated_key_then_abort(cluster: Cluster, tmp_path: Path) -> None:
