@@ -195,3 +195,22 @@ def test_nothing_to_abort_when_done(tmp_path: Path) -> None:
     X.run(rt)
     with pytest.raises(QdrantsecError, match="finished"):
         X.abort(_again(rt, cluster, tmp_path))
+
+
+def test_ctrl_c_marks_the_journal_halted_and_resume_redoes_the_step(tmp_path: Path) -> None:
+    rt, cluster, _ = _runtime(tmp_path)
+    driver = rt.drivers["n2"]
+    real_restart = driver.restart
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    driver.restart = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        X.run(rt)
+    data = J.Journal.load(rt.journal.path).data
+    assert data["state"] == "halted" and data["halt"]["message"] == "interrupted (Ctrl-C)"
+    assert data["passes"][0]["peers"]["n2"]["state"] == "restarting"
+    driver.restart = real_restart  # type: ignore[method-assign]
+    assert X.run(_again(rt, cluster, tmp_path)).state == "done"
+    assert cluster.peers["n2"].restarts == 2     # its stage restart (redone) and promote
