@@ -358,11 +358,11 @@ def lint_paths(
 
 
 class TargetSummary(NamedTuple):
-    """What is left of a target once its findings are made (``lint_paths(stream=True)``)."""
+    """What is left of a target once its findings are made (``lint_paths(stream=True)``):
+    its kind and main file (a file name the run keeps anyway), a few dozen bytes each."""
 
     kind: str
     file: str
-    label: str
 
 
 class _Conflict(Exception):
@@ -494,7 +494,7 @@ def _lint_units(
                     store.add(g, (2, unit, n))
                     n += 1
         if stream:
-            targets_kept.extend(TargetSummary(t.kind, t.file, t.label) for t in targets)
+            targets_kept.extend(TargetSummary(t.kind, t.file) for t in targets)
         else:
             targets_kept.extend(targets)
         # let go of this directory: its parsed files, findings and comments

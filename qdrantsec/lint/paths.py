@@ -24,7 +24,7 @@ def display_path(path: str, cwd: str | None = None) -> str:
     return _display_path(path, cwd or os.getcwd())
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)  # findings come file by file: a small cache hits, and memory stays flat
 def _display_path(path: str, cwd: str) -> str:
     base = os.path.abspath(cwd)
     full = os.path.abspath(path)

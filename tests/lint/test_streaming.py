@@ -74,9 +74,9 @@ def test_streaming_run_reports_what_the_whole_run_does(
     # the config layered into both services is reported once per place, as before
     assert len(list(streamed.findings)) == len(whole.findings)  # type: ignore[attr-defined]
     assert any(f.suppressed and f.rule == "QS203" for f in streamed.findings)  # type: ignore[attr-defined]
-    # what is left of the targets: their kind, file and label (a directory's at a time)
-    assert sorted((t.kind, t.file, t.label) for t in streamed.targets) == sorted(  # type: ignore[attr-defined]
-        (t.kind, t.file, t.label) for t in whole.targets)  # type: ignore[attr-defined]
+    # what is left of the targets: their kind and file (a directory's at a time)
+    assert sorted((t.kind, t.file) for t in streamed.targets) == sorted(  # type: ignore[attr-defined]
+        (t.kind, t.file) for t in whole.targets)  # type: ignore[attr-defined]
     assert streamed.files == whole.files and streamed.notes == whole.notes  # type: ignore[attr-defined]
 
 
