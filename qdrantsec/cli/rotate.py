@@ -104,7 +104,7 @@ def _settings_for(tls: dict[str, Any], run_id: str) -> Any:
                                   client_key=tls.get("client_key"),
                                   insecure=bool(tls.get("insecure")),
                                   timeout=float(tls.get("timeout") or 10.0),
-                                  request_id_prefix=f"qdrantsec-rotate-{run_id}")
+                                  request_id=f"qdrantsec-rotate-{run_id}")
     return make
 
 

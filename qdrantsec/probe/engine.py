@@ -41,7 +41,7 @@ def run_probe(urls: Sequence[str], *, keys: ProbeKeys, settings: ConnectionSetti
     if rate <= 0:
         raise UsageError("--rate must be more than 0")
     request_id = f"qdrantsec-probe-{secrets.token_hex(6)}"
-    prober = Prober(replace(settings, request_id_prefix=request_id), limit or RateLimit(rate),
+    prober = Prober(replace(settings, request_id=request_id), limit or RateLimit(rate),
                     request_id, transport)
     result = ProbeResult(request_id=request_id)
     reached: list[TargetContext] = []

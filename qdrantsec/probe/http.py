@@ -60,8 +60,8 @@ class Prober:
         from qdrantsec.qdrant.client import make_client
 
         if base_url not in self._clients:
-            client = make_client(replace(self.settings, url=base_url), None, transport=self.transport)
-            client.headers["x-request-id"] = self.request_id
+            client = make_client(replace(self.settings, url=base_url, request_id=self.request_id),
+                                 None, transport=self.transport)
             self._clients[base_url] = client
         return self._clients[base_url]
 

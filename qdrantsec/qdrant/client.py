@@ -28,6 +28,9 @@ class ConnectionSettings:
     #: every request carries ``x-request-id: <prefix>-<16 hex>`` (per request) so that it can
     #: be found in Qdrant's audit log; a command may fix the id per run (rotate-key, probe)
     request_id_prefix: str = "qdrantsec"
+    #: a run's own id, carried by *every* request as is (rotate-key, probe), so that
+    #: ``audit query --tracing-id <id>`` finds the whole run with one exact filter
+    request_id: str | None = None
 
     def base_url(self) -> str:
         url = self.url.rstrip("/")
@@ -71,9 +74,10 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
     if key is not None:
         headers["api-key"] = key.value
     prefix = settings.request_id_prefix
+    fixed = settings.request_id
 
     def add_request_id(request: httpx.Request) -> None:
-        request.headers.setdefault("x-request-id", f"{prefix}-{uuid.uuid4().hex[:16]}")
+        request.headers.setdefault("x-request-id", fixed or f"{prefix}-{uuid.uuid4().hex[:16]}")
 
     return httpx.Client(
         base_url=settings.base_url(), verify=ctx, timeout=settings.timeout,

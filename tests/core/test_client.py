@@ -95,6 +95,29 @@ def test_request_id_header_is_sent(tls_peer: Any, pki: dict[str, Any]) -> None:
     assert seen and seen[0].startswith("qdrantsec-")
 
 
+def test_a_run_id_is_carried_as_is_by_every_request() -> None:
+    import httpx
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["x-request-id"])
+        return httpx.Response(200, json={"result": {}})
+
+    run = ConnectionSettings(url="http://127.0.0.1:1", request_id="qdrantsec-rotate-0123abcd")
+    with make_client(run, transport=httpx.MockTransport(answer)) as client:
+        request_json(client, "GET", "/")
+        request_json(client, "GET", "/cluster")
+    assert seen == ["qdrantsec-rotate-0123abcd"] * 2
+    per_request: list[str] = []
+    with make_client(ConnectionSettings(url="http://127.0.0.1:1", request_id_prefix="qdrantsec-x"),
+                     transport=httpx.MockTransport(lambda r: per_request.append(
+                         r.headers["x-request-id"]) or httpx.Response(200, json={}))) as client:
+        request_json(client, "GET", "/")
+        request_json(client, "GET", "/")
+    assert len(set(per_request)) == 2 and all(i.startswith("qdrantsec-x-") for i in per_request)
+
+
 @pytest.mark.parametrize("url", ["localhost:6333", "ftp://x:1"])
 def test_bad_urls(url: str) -> None:
     with pytest.raises(InputError):

@@ -164,7 +164,7 @@ def test_three_step_file_driver_under_load(clusters: list[Cluster], tmp_path: Pa
     entries = resp.json()["result"]["entries"]
     assert len(entries) < 10000
     ours = [e for e in entries
-            if (e.get("tracing_id") or "").startswith(f"qdrantsec-rotate-{journal['run_id']}-")]
+            if e.get("tracing_id") == f"qdrantsec-rotate-{journal['run_id']}"]
     assert len(ours) > 10
     others = {e.get("tracing_id") for e in entries if e not in ours}
     others = {i for i in others if not (i or "").startswith("qdrantsec-rotate-")}  # the dry run
