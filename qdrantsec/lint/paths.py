@@ -73,6 +73,12 @@ class GlobError(ValueError):
     """A pattern the glob syntax does not allow; the message says why."""
 
 
+#: a ``**`` path segment: any number of directories (one or more at the end of a pattern)
+_ANY_DIRS = "**"
+#: a ``*`` inside a segment
+_STAR = "*"
+
+
 @dataclass(frozen=True)
 class PathGlob:
     """One gitignore-style pattern, relative to ``base_dir``.
@@ -83,11 +89,16 @@ class PathGlob:
       ``*.env`` or ``charts``; one with a ``/`` is anchored at ``base_dir``;
     - a trailing ``/`` matches directories only;
     - a pattern that matches a directory matches every file below it.
+
+    Matched segment by segment, with a table over (pattern segment, path segment) and a
+    two-pointer wildcard match inside a segment: the project file comes with the repository
+    being linted, and a regular expression built from ``a/**/**/**/.../zz`` or ``*a*a*a*b``
+    backtracks exponentially on a path that does not match.
     """
 
     pattern: str
     base_dir: str
-    regex: re.Pattern[str]
+    segments: tuple[object, ...]  # _ANY_DIRS, or a tuple of tokens for one segment
     dir_only: bool
 
     @classmethod
@@ -107,9 +118,12 @@ class PathGlob:
         text = text.lstrip("/")
         while text.startswith("./"):
             text = text[2:]
-        body = _translate(text)
-        prefix = "" if anchored else "(?:.*/)?"
-        return cls(pattern, os.path.abspath(base_dir), re.compile(prefix + body + r"\Z"), dir_only)
+        segments: list[object] = [] if anchored else [_ANY_DIRS]
+        for seg in text.split("/"):
+            item = _ANY_DIRS if seg == "**" else _tokens(seg)
+            if not (item is _ANY_DIRS and segments and segments[-1] is _ANY_DIRS):  # a/**/**/b is a/**/b
+                segments.append(item)
+        return cls(pattern, os.path.abspath(base_dir), tuple(segments), dir_only)
 
     def matches(self, path: str) -> bool:
         """True when ``path`` (absolute or relative to the current directory) or one of
@@ -121,33 +135,79 @@ class PathGlob:
 
     def matches_relative(self, rel: str, *, is_dir: bool = False) -> bool:
         parts = rel.split("/")
-        candidates = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        candidates = list(range(1, len(parts)))  # the parent directories, by depth
         if is_dir or not self.dir_only:
-            candidates.append(rel)
-        return any(self.regex.match(c) for c in candidates)
+            candidates.append(len(parts))
+        return any(_match_segments(self.segments, parts[:n]) for n in candidates)
 
 
-def _translate(glob: str) -> str:
-    out: list[str] = []
+def _match_segments(pattern: tuple[object, ...], parts: list[str]) -> bool:
+    """Whether the path segments ``parts`` match the pattern's segments; ``**`` takes zero
+    or more segments, or one or more when it ends the pattern (``a/**`` is what is below
+    ``a``). Filled backwards, one row per pattern segment: O(pattern x path)."""
+    n = len(parts)
+    last = len(pattern) - 1
+    # ok[j]: the pattern from segment i on matches parts[j:]
+    ok = [False] * n + [True]
+    for i in range(last, -1, -1):
+        seg = pattern[i]
+        row = [False] * (n + 1)
+        for j in range(n, -1, -1):
+            if seg is _ANY_DIRS:
+                if i == last:
+                    row[j] = j < n
+                else:
+                    row[j] = ok[j] or (j < n and row[j + 1])
+            else:
+                row[j] = j < n and ok[j + 1] and _match_segment(seg, parts[j])  # type: ignore[arg-type]
+        ok = row
+    return ok[0]
+
+
+def _match_segment(tokens: tuple[object, ...], text: str) -> bool:
+    """A glob segment against one path segment: the classic two-pointer match, where a
+    ``*`` that fails is retried one character further (at most len(text) x len(tokens))."""
+    t = s = 0
+    star, mark = -1, 0
+    while s < len(text):
+        if t < len(tokens) and tokens[t] is _STAR:
+            star, mark = t, s
+            t += 1
+        elif t < len(tokens) and _one(tokens[t], text[s]):
+            t += 1
+            s += 1
+        elif star >= 0:
+            t, mark = star + 1, mark + 1
+            s = mark
+        else:
+            return False
+    while t < len(tokens) and tokens[t] is _STAR:
+        t += 1
+    return t == len(tokens)
+
+
+def _one(token: object, ch: str) -> bool:
+    if token is None:  # "?"
+        return ch != "/"
+    if isinstance(token, str):
+        return token == ch
+    return token.fullmatch(ch) is not None  # type: ignore[attr-defined]  # a [class]
+
+
+def _tokens(glob: str) -> tuple[object, ...]:
+    """One segment's tokens: _STAR, None for ``?``, a one-character regex for a class,
+    else the literal character."""
+    out: list[object] = []
     i, n = 0, len(glob)
     while i < n:
         ch = glob[i]
         if ch == "*":
             if glob.startswith("**", i):
-                before_ok = i == 0 or glob[i - 1] == "/"
-                after = glob[i + 2 : i + 3]
-                if before_ok and after == "/":
-                    out.append("(?:.*/)?")  # "**/": zero or more directories
-                    i += 3
-                    continue
-                if before_ok and after == "":
-                    out.append(".*")  # trailing "/**" (or "**" alone): everything below
-                    i += 2
-                    continue
                 raise GlobError("'**' must be a whole path segment ('a/**/b', '**/x', 'a/**')")
-            out.append("[^/]*")
+            if not (out and out[-1] is _STAR):  # ** inside a segment is refused; *x* stays as is
+                out.append(_STAR)
         elif ch == "?":
-            out.append("[^/]")
+            out.append(None)
         elif ch == "[":
             end = glob.find("]", i + 2 if glob[i + 1 : i + 2] in ("!", "^", "]") else i + 1)
             if end < 0:
@@ -157,10 +217,13 @@ def _translate(glob: str) -> str:
             if negate:
                 inner = inner[1:]
             inner = inner.replace("\\", "\\\\").replace("^", "\\^")
-            out.append(f"[{'^/' if negate else ''}{inner}]")
+            try:
+                out.append(re.compile(f"[{'^/' if negate else ''}{inner}]"))
+            except re.error as exc:  # [z-a]
+                raise GlobError(f"bad character class [{glob[i + 1:end]}]: {exc}") from None
             i = end + 1
             continue
         else:
-            out.append(re.escape(ch))
+            out.append(ch)
         i += 1
-    return "".join(out)
+    return tuple(out)

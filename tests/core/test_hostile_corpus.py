@@ -463,3 +463,26 @@ def test_pathological_texts_take_linear_work(
     _, err = capsys.readouterr()
     assert code != -1, "did not finish"
     assert check(command, code, err) is None, err
+
+
+def test_project_file_globs_take_linear_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project file comes with the repository: globs that made the regular expression
+    they were compiled to backtrack exponentially on a path that does not match."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".qdrantsec.yaml").write_text(
+        "ignore_paths:\n  - 'a/" + "**/x/" * 14 + "zz'\n  - '" + "*a" * 14 + "b'\n")
+    deep = tmp_path.joinpath("a", *["x"] * 30)
+    deep.mkdir(parents=True)
+    (deep / "config.yaml").write_text("service:\n  host: 0.0.0.0\n")
+    (tmp_path / ("a" * 200 + ".yaml")).write_text("service:\n  host: 0.0.0.0\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        with guard():
+            code = main(["lint", ".", "--format", "json"])
+    except _Overrun:
+        code = -1
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert out.count('"QS101"') == 2  # both files linted: neither pattern matches them

@@ -905,3 +905,16 @@ def test_malformed_peer_uris(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     code, out, err = run(["lint", str(tmp_path / "docker-compose.yml"), "--format", "text"], capsys)
     assert code == 1 and "internal error" not in err, err
     assert "QS301" in out or "QS1" in out
+
+
+def test_project_file_with_a_bad_character_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".qdrantsec.yaml").write_text('ignore_paths: ["[z-a]"]\n')
+    (tmp_path / "config.yaml").write_text("service:\n  host: 127.0.0.1\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["lint", "config.yaml"], capsys)
+    assert code == 2
+    assert err.splitlines()[0] == ("qdrantsec: error: .qdrantsec.yaml:1:16: bad path pattern '[z-a]': bad "
+                                   "character class [z-a]: bad character range z-a at position 1")
