@@ -444,6 +444,7 @@ PATHOLOGICAL: dict[str, tuple[str, bytes, list[str]]] = {
                                       ["lint"]),
     "unclosed ignore[ on a line": ("config.yaml", b"service:\n  host: 127.0.0.1 "
                                    + b"#qdrantsec:ignore[" * 55_000 + b"\n", ["lint"]),
+    "a long run of digits": ("config.yaml", b"service:\n  http_port: " + b"0" * 1_000_000 + b"x\n", ["lint"]),
     "nested compose defaults": ("docker-compose.yml", b"services:\n  q:\n    image: qdrant/qdrant:v1.19.0\n"
                                 b"    environment:\n      A: '" + b"${A:-" * 200_000 + b"'\n", ["lint"]),
 }
