@@ -281,19 +281,36 @@ class _Converter:
                 else:
                     key = self._scalar(k_node) if isinstance(k_node, scalar_node) else None
                     skey = "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+                km = k_node.start_mark
                 if skey in out:
-                    self.duplicates.append(
-                        Duplicate(skey, k_node.start_mark.line + 1,
-                                  k_node.start_mark.column + 1, first_seen[skey])
-                    )
+                    self.duplicates.append(Duplicate(skey, km.line + 1, km.column + 1, first_seen[skey]))
                 else:
-                    first_seen[skey] = k_node.start_mark.line + 1
-                out[skey] = self.convert(v_node, k_node.start_mark)
+                    first_seen[skey] = km.line + 1
+                if v_node.__class__ is scalar_node:  # convert()'s scalar case, without the call
+                    self.budget -= 1
+                    if self.budget < 0:
+                        self._spend(v_node)
+                    vm, tag, text = v_node.start_mark, v_node.tag, v_node.value
+                    out[skey] = Node(text if tag == _STR_TAG else self._scalar(v_node), vm.line + 1,
+                                     vm.column + 1, km.line + 1, km.column + 1, tag, None,
+                                     None if v_node.style else text)
+                else:
+                    out[skey] = self.convert(v_node, km)
             self._leave(node)
             return Node(out, line, col, kl, kc, node.tag)
         if isinstance(node, self._sequence_node):
             self._enter(node)
-            items = [self.convert(v) for v in node.value]
+            items = []
+            for v in node.value:
+                if v.__class__ is scalar_node:  # as above
+                    self.budget -= 1
+                    if self.budget < 0:
+                        self._spend(v)
+                    vm, tag, text = v.start_mark, v.tag, v.value
+                    items.append(Node(text if tag == _STR_TAG else self._scalar(v), vm.line + 1,
+                                      vm.column + 1, None, None, tag, None, None if v.style else text))
+                else:
+                    items.append(self.convert(v))
             self._leave(node)
             return Node(items, line, col, kl, kc, node.tag)
         return Node(self._scalar(node), line, col, kl, kc, node.tag,
