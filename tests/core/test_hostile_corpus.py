@@ -487,3 +487,20 @@ def test_project_file_globs_take_linear_work(
     out, err = capsys.readouterr()
     assert code == 1, err
     assert out.count('"QS101"') == 2  # both files linted: neither pattern matches them
+
+
+def test_port_ranges_are_not_expanded_without_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """2,000 entries of `1-65535:1-65535` (52 KB) were 131 million ports: 6 GB, a MemoryError."""
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  q:\n    image: qdrant/qdrant:v1.19.0\n    ports:\n"
+        + '      - "1-65535:1-65535"\n' * 2000)
+    try:
+        with guard(memory=1 << 30):
+            code = main(["lint", str(tmp_path / "docker-compose.yml"), "--format", "json"])
+    except _Overrun:
+        code = -1
+    out, err = capsys.readouterr()
+    assert code == 1 and "internal error" not in err, err
+    assert out.count('"QS102"') == 2000  # each entry publishes 6333 and 6334

@@ -41,7 +41,7 @@ class Exposure:
 
     ``ports`` is None when every port is reachable (host networking)."""
 
-    ports: frozenset[int] | None
+    ports: frozenset[int] | range | None
     location: Location
     how: str
     #: an internal load balancer: reachable from the private network (VPC), not the internet
@@ -85,7 +85,10 @@ def _resolve(text: str) -> str | None:
     return text
 
 
-def _port_range(text: str) -> frozenset[int] | None:
+def _port_range(text: str) -> range | None:
+    """The ports of ``6333`` or ``6333-6335`` as a range: a membership test, never a set
+    of 65,535 numbers per ``ports:`` entry (2,000 entries of ``1-65535:1-65535`` in a
+    52 KB compose file took 6 GB)."""
     resolved = _resolve(text)
     if resolved is None:
         return None
@@ -93,13 +96,13 @@ def _port_range(text: str) -> frozenset[int] | None:
     start, end = as_int(lo), as_int(hi) if hi else as_int(lo)
     if start is None or end is None or end < start or end - start > 65535:
         return None
-    return frozenset(range(start, end + 1))
+    return range(start, end + 1)
 
 
 @dataclass(frozen=True)
 class PortSpec:
     host_ip: str | None  # None = all interfaces
-    container: frozenset[int] | None  # None = unknown
+    container: range | None  # None = unknown
 
 
 def parse_short_port(text: str) -> PortSpec:
