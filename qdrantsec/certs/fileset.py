@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import shutil
 import stat
@@ -187,6 +186,8 @@ def _in_place(directory: Path, real: Path, entries: list[Entry]) -> Written:
                 bak = _free_name(e.name, taken)
                 taken.add(bak)
             plan.append({"name": e.name, "backup": bak})
+        import json  # (here, not at the top: only the in-place way has a manifest)
+
         _write_file(stage / MANIFEST, json.dumps(plan).encode(), 0o600)
         _fsync_dir(stage)
     except BaseException:
@@ -220,6 +221,8 @@ def _in_place(directory: Path, real: Path, entries: list[Entry]) -> Written:
 def _replay(real: Path, stage: Path, manifest: Path) -> bool:
     """Finish the renames a killed in-place run had started (its manifest was complete).
     False when there was nothing to finish."""
+    import json
+
     try:
         plan = json.loads(manifest.read_text())
     except (OSError, ValueError):

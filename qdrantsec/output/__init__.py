@@ -7,7 +7,6 @@ rendering is actually produced.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from typing import Any
@@ -81,6 +80,8 @@ def note(message: str) -> None:
 
 
 def to_json(obj: Any, *, pretty: bool = True) -> str:
+    import json  # (here: most commands print no JSON, and start-up counts)
+
     if pretty:
         return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
