@@ -86,8 +86,8 @@ Dir = Annotated[str | None, typer.Option(
     help="Read Qdrant's audit directory (audit.dir): every audit*.log and audit*.log.gz in it.")]
 Url = Annotated[str | None, typer.Option(
     "--url", envvar="QDRANT_URL", rich_help_panel=SRC,
-    help="Ask a Qdrant server (POST /audit/logs, needs manage access) [env QDRANT_URL; "
-         "ignored when files or --dir are given].")]
+    help="Ask a Qdrant server (POST /audit/logs, needs manage access); QDRANT_URL is "
+         "ignored when files or --dir are given.")]
 Peers = Annotated[str | None, typer.Option(
     "--peers", metavar="URL,URL,...", rich_help_panel=SRC,
     help="Ask each of these peers separately and at once; entries are tagged with their peer "

@@ -63,10 +63,10 @@ PauseOpt = Annotated[bool, typer.Option(
          "'rotate-key resume'.")]
 PeerTimeout = Annotated[float | None, typer.Option(
     "--peer-timeout", min=0.5, metavar="SECONDS", rich_help_panel=ROT,
-    help="How long a restarted peer may take to be healthy again [default: 120].")]
+    help="How long a restarted peer may take to be healthy again (default: 120).")]
 Settle = Annotated[float | None, typer.Option(
     "--settle", min=0.0, metavar="SECONDS", rich_help_panel=ROT,
-    help="How long message_send_failures must stay flat after a peer is back [default: 2].")]
+    help="How long message_send_failures must stay flat after a peer is back (default: 2).")]
 SwitchTimeout = Annotated[float, typer.Option(
     "--switch-timeout", min=1.0, metavar="SECONDS", rich_help_panel=ROT,
     help="Timeout for --switch-cmd.")]

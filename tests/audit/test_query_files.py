@@ -394,3 +394,21 @@ def test_absurd_nesting_is_a_malformed_line(tmp_path: Path) -> None:
     res = run("audit", "query", str(f), "-F", "result~ok")
     assert res.code == 0 and len(res.lines) == 1
     assert res.err == f"qdrantsec: warning: {f}:1: skipped malformed line (not JSON)\n"
+
+
+def test_help_texts_survive_rich_markup() -> None:
+    # "[env QDRANT_URL; ...]" in a help string is a Rich markup tag: --help printed "access) ."
+    import typer
+    from rich.text import Text
+
+    from qdrantsec.cli.app import app
+
+    group = typer.main.get_command(app).get_command(None, "audit")  # type: ignore[attr-defined]
+    helps = [(f"{c.name} {p.opts[0]}", p.help) for c in group.commands.values() for p in c.params
+             if getattr(p, "help", None)]
+    assert len(helps) > 30
+    for name, text in helps:
+        assert Text.from_markup(text).plain == text, name
+    res = run("audit", "query", "--help")
+    assert res.code == 0 and res.err == ""
+    assert "ignored when files or --dir are given" in " ".join(res.out.replace("│", " ").split())

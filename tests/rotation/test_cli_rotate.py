@@ -214,3 +214,29 @@ def test_single_node_needs_allow_downtime_then_rotates(tmp_path: Path) -> None:
         assert c.accepts(c.nodes[0], NEW) and not c.accepts(c.nodes[0], OLD)
     finally:
         c.stop_all()
+
+
+def _option_helps(group: str) -> list[tuple[str, str]]:
+    """Every option help text of a command group, as written in the code."""
+    import typer
+
+    from qdrantsec.cli.app import app
+
+    cmd = typer.main.get_command(app).get_command(None, group)  # type: ignore[attr-defined]
+    cmds = [cmd, *getattr(cmd, "commands", {}).values()]
+    return [(f"{c.name} {p.opts[0]}", p.help) for c in cmds for p in c.params
+            if getattr(p, "help", None)]
+
+
+def test_help_texts_survive_rich_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    # "[default: 120]" in a help string is a Rich markup tag: --help printed "healthy again ."
+    from rich.text import Text
+
+    helps = _option_helps("rotate-key")
+    assert len(helps) > 20
+    for name, text in helps:
+        assert Text.from_markup(text).plain == text, name
+    code, out, err = _cli(["rotate-key", "--help"], capsys)
+    assert code == 0 and err == ""
+    flat = " ".join(out.replace("│", " ").split())
+    assert "healthy again (default: 120)." in flat and "a peer is back (default: 2)." in flat
