@@ -401,7 +401,7 @@ def rotate(
                        keys=session.probe.keys, emit=emit, switch_mode=mode,
                        run_switch_cmd=_switch_runner(switch_cmd, new, session.scrub, switch_timeout),
                        confirm=_confirm if _interactive() else None,
-                       resume_hint=f"qdrantsec rotate-key resume --journal {journal}",
+                       resume_hint=_resume_hint(journal, new_key_file or generate_new_key),
                        abort_hint=f"qdrantsec rotate-key abort --journal {journal}")
         rt.event("phase", f"preflight passed: {plan.sequence.value} sequence ({plan.reason})")
         if remint is not None:
@@ -503,7 +503,7 @@ def _resumed(ctx: typer.Context, journal: str, *, inventory: str | None, restart
 
 
 def _common(journal: str, fmt: Format, session: Any, plan: Any, jr: Any, new: Any, *,
-            mode: str, switch_cmd: str | None, switch_timeout: float) -> Any:
+            mode: str, switch_cmd: str | None, switch_timeout: float, new_key_file: str | None) -> Any:
     from qdrantsec.output.rotate_progress import make
     from qdrantsec.rotation import executor as X
 
@@ -512,8 +512,17 @@ def _common(journal: str, fmt: Format, session: Any, plan: Any, jr: Any, new: An
                      switch_mode=mode,
                      run_switch_cmd=_switch_runner(switch_cmd, new, session.scrub, switch_timeout),
                      confirm=_confirm if _interactive() else None,
-                     resume_hint=f"qdrantsec rotate-key resume --journal {journal}",
+                     resume_hint=_resume_hint(journal, new_key_file),
                      abort_hint=f"qdrantsec rotate-key abort --journal {journal}")
+
+
+def _resume_hint(journal: str, new_key_file: str | None) -> str:
+    """The resume command to print. A key made with --generate-new-key is in that file now,
+    and resume takes it as --new-key-file (it has no --generate-new-key)."""
+    import shlex
+
+    hint = f"qdrantsec rotate-key resume --journal {shlex.quote(journal)}"
+    return hint + (f" --new-key-file {shlex.quote(new_key_file)}" if new_key_file else "")
 
 
 @app.command("resume")
@@ -575,7 +584,7 @@ def resume_cmd(
                          hint="pass --switch-cmd CMD, --pause or --yes")
     try:
         rt = _common(journal, fmt, session, plan, jr, new, mode=mode, switch_cmd=switch_cmd,
-                     switch_timeout=switch_timeout)
+                     switch_timeout=switch_timeout, new_key_file=new_key_file)
         rt.event("phase", f"resuming run {jr.run_id} ({jr.state}, phase {jr.data.get('phase')})")
         outcome = X.run(rt)
     finally:
@@ -638,7 +647,7 @@ def abort_cmd(
             if not _confirm("Roll the rotation back"):
                 raise typer.Abort()
         rt = _common(journal, fmt, session, plan, jr, new, mode="yes", switch_cmd=None,
-                     switch_timeout=1.0)
+                     switch_timeout=1.0, new_key_file=new_key_file)
         outcome = X.abort(rt)
     finally:
         session.probe.close()

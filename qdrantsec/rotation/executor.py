@@ -84,7 +84,7 @@ def _halt(rt: Runtime, where: str, peer: PlannedPeer | None, what: str,
     who = f" at {peer.name} ({peer.url})" if peer else ""
     message = f"{where} halted{who}: {what}"
     nothing = "no other peer was touched after it" if peer else "no peer was touched"
-    hint = todo or (f"fix the cause, then run '{rt.resume_hint}' with the same key options "
+    hint = todo or (f"fix the cause, then run '{rt.resume_hint}' with the current key given as before "
                     f"(or '{rt.abort_hint}' to roll back); {nothing}")
     rt.journal.data["halt"] = {"phase": where, "peer": peer.name if peer else None,
                                "message": what, "todo": hint}
@@ -213,7 +213,7 @@ def _switch(rt: Runtime) -> Outcome | None:
         j.save()
         return Outcome(J.PAUSED, "paused at the switch: every peer accepts the old and the new "
                        "key; move the clients to the new key, then run "
-                       f"'{rt.resume_hint}' with the same key options")
+                       f"'{rt.resume_hint}' with the current key given as before")
     elif how == "yes":
         rt.event("switch", "--yes: continuing without waiting for the clients")
     j.data["switch"] = {"state": J.STEP_DONE, "how": how}
@@ -239,9 +239,13 @@ def run(rt: Runtime) -> Outcome:
     try:
         return _run_passes(rt)
     except KeyboardInterrupt:
+        todo = (f"run '{rt.resume_hint}' with the current key given as before to continue (the step "
+                f"in flight is redone), or '{rt.abort_hint}' to roll back")
         j.data["state"] = J.HALTED
         j.data["halt"] = {"phase": j.data.get("phase"), "peer": None, "message": "interrupted (Ctrl-C)",
-                          "todo": f"run '{rt.resume_hint}' to continue (the step in flight is redone)"}
+                          "todo": todo}
+        # Typer turns Ctrl-C into a silent exit 130: this event is the only word the user gets
+        rt.event("halted", "interrupted (Ctrl-C); the journal says where", hint=todo)
         j.save()
         raise
 

@@ -179,6 +179,8 @@ def test_pause_with_remint_and_generated_key_then_abort(cluster: Cluster, tmp_pa
                           "--allow-downtime", "--pause", "--remint", str(specs), "--remint-out",
                           str(tokens), "--journal", str(journal))
     assert code == 21, err
+    # resume has no --generate-new-key: the printed command names the file the key is in now
+    assert f"'qdrantsec rotate-key resume --journal {journal} --new-key-file {gen}'" in out
     assert stat.S_IMODE(os.stat(gen).st_mode) == 0o600 and stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
     new = gen.read_text().strip()
     assert len(new) >= 32 and new not in out + err
@@ -240,3 +242,30 @@ def test_help_texts_survive_rich_markup(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0 and err == ""
     flat = " ".join(out.replace("│", " ").split())
     assert "healthy again (default: 120)." in flat and "a peer is back (default: 2)." in flat
+
+
+def test_ctrl_c_says_where_it_stopped_and_what_to_do(cluster: Cluster, tmp_path: Path) -> None:
+    # Typer turns KeyboardInterrupt into a silent exit 130; the run must still say what to do.
+    c = cluster
+    first = c.nodes[0].name
+    inventory = c.inventory(tmp_path / "inventory.yaml",
+                            **{first: {"restart": "sh -c 'kill -INT $PPID; sleep 30'"}})
+    journal = tmp_path / "j.json"
+    keys = ["--api-key-file", str(c.root / "old.key"), "--new-key-file", str(c.root / "new.key")]
+    res = qdrantsec(["rotate-key", "--inventory", str(inventory), *FAST, *keys, "--allow-downtime",
+                     "--yes", "--journal", str(journal)])
+    assert res.returncode == 130, res.stderr
+    assert "Traceback" not in res.stderr
+    last = res.stderr.splitlines()[-2:]
+    assert last[0].endswith("stage: interrupted (Ctrl-C); the journal says where"), res.stderr
+    assert last[1].endswith(f"stage: what to do: run 'qdrantsec rotate-key resume --journal {journal} "
+                            f"--new-key-file {c.root / 'new.key'}' with the current key given as "
+                            "before to continue (the step in flight is redone), or 'qdrantsec "
+                            f"rotate-key abort --journal {journal}' to roll back")
+    data = json.loads(journal.read_text())
+    assert data["state"] == "halted" and data["halt"]["message"] == "interrupted (Ctrl-C)"
+    keys_absent(res.stdout, res.stderr, journal.read_text())
+    c.inventory(inventory)  # the real restart command again: abort takes the staged key away
+    res = qdrantsec(["rotate-key", "abort", "--journal", str(journal), *keys, "--yes"])
+    assert res.returncode == 0, res.stderr
+    assert all(c.accepts(n, OLD) and not c.accepts(n, NEW) for n in c.nodes)
