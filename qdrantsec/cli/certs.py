@@ -5,8 +5,9 @@ Rich) on purpose: ``certs generate`` is benchmarked against mkcert, and start-up
 of its time.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads the Annotated options of every
+# command when the group is built, and with string annotations it evaluates each of them
+# again for each command (a few ms of `certs generate`'s start-up).
 import sys
 from pathlib import Path
 from typing import Annotated, Any
