@@ -241,6 +241,6 @@ def _run(targets: list[str], *, fmt: str, output: str | None, fail_on: str, rate
     code = exit_code_for(result.findings, threshold, exit_zero=False)
     if code == ExitCode.OK and result.errors:
         return int(ExitCode.NETWORK)
-    if len(result.errors) == len(result.files):
+    if not result.files:  # no URL answered: nothing was probed
         return int(ExitCode.NETWORK)
     return code

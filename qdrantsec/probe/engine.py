@@ -50,15 +50,19 @@ def run_probe(urls: Sequence[str], *, keys: ProbeKeys, settings: ConnectionSetti
             prober.client(base_url(scheme, host, port))
         for scheme, host, port in parsed:
             ctx = TargetContext(base_url(scheme, host, port), scheme, host, port, prober, keys, options)
-            result.files.append(ctx.url)
             try:
                 result.findings.extend(_probe_one(ctx, metrics_port))
             except ConnectionError as exc:
-                result.errors.append(FileError(ctx.url, f"cannot connect: {exc}"))
+                why = str(exc)  # the client's text already starts "cannot connect to URL: ..."
+                result.errors.append(FileError(ctx.url, why if why.startswith("cannot connect")
+                                               else f"cannot connect: {why}"))
                 continue
             finally:
                 result.notes.extend(ctx.notes)
                 ctx.notes = []
+            # only a URL that answered was checked: "No problems found in 1 URL" was printed
+            # for a URL that could not be reached at all (lint counts unreadable files the same way)
+            result.files.append(ctx.url)
             reached.append(ctx)
         if reached:
             first = reached[0]

@@ -125,13 +125,13 @@ def test_nothing_reachable_exits_3(probe: Any) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     run = probe(dead, "--format", "json")
     assert run.code == 3
-    assert f"qdrantsec: error: {dead}: cannot connect: " in run.err
+    assert f"qdrantsec: error: {dead}: cannot connect to {dead}: " in run.err  # said once, not twice
     doc = run.json()
     assert doc["findings"] == [] and doc["errors"][0]["file"] == dead
-    assert doc["summary"]["urls"] == 1 and doc["summary"]["errors"] == 1
+    assert doc["summary"]["urls"] == 0 and doc["summary"]["errors"] == 1  # nothing was checked
     github = probe(dead, "--format", "github").out.splitlines()
-    assert github[0].startswith(f"::error title=qdrantsec%3A URL not reached::{dead}: cannot connect: ")
-    assert github[-1] == "No problems found in 1 URL. 1 URL could not be reached."
+    assert github[0].startswith(f"::error title=qdrantsec%3A URL not reached::{dead}: cannot connect to ")
+    assert github[-1] == "No problems found in 0 URLs. 1 URL could not be reached."
     sarif = json.loads(probe(dead, "--format", "sarif").out)["runs"][0]
     (notification,) = sarif["invocations"][0]["toolExecutionNotifications"]
     assert notification["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": dead}
@@ -143,7 +143,7 @@ def test_one_of_two_unreachable(probe: Any, open_peer: PeerProcess, keyed_peer: 
     assert probe(open_peer.url, dead, "--format", "json").code == 1  # findings win
     partial = probe(keyed_peer.url, dead, "--fail-on", "critical", "--format", "text")
     assert partial.code == 3  # not clean: a URL was not probed
-    assert partial.out.splitlines()[-1] == ("1 problem (1 high) in 2 URLs checked. "
+    assert partial.out.splitlines()[-1] == ("1 problem (1 high) in 1 URL checked. "
                                             "1 URL could not be reached.")
 
 
