@@ -36,6 +36,12 @@ from qdrantsec.errors import AuthError, NetworkError, ServerError
 
 MAX_LIMIT = 10_000
 
+#: Qdrant 1.19 gathers a cluster's entries on whichever peer is asked: --peers cannot route
+#: around a peer that is down or slow (every other peer asks it too); the files can.
+CLUSTER_HINT = ("a peer's POST /audit/logs {why}; --peers does not avoid that, as each peer asks "
+                "the others. Read the audit files of the peers that are up instead: "
+                "qdrantsec audit query --dir AUDIT_DIR on each of them (or copies of their files)")
+
 
 @dataclass
 class ApiQuery:
@@ -75,9 +81,12 @@ def fetch_page(client: Any, window: Window, filters: dict[str, str], limit: int,
         raise ServerError(f"{where}: {text}",
                           hint="set audit.enabled: true in the Qdrant config and restart it")
     if status == 408:
-        raise NetworkError(f"{where}: 408 {text}",
-                           hint="a peer did not answer in time; try --timeout or query peers "
-                                "separately with --peers")
+        raise NetworkError(f"{where}: 408 {text}", hint=CLUSTER_HINT.format(
+            why="waits for every other peer of the cluster, so one slow peer times out the whole "
+                "query (try a larger --timeout)"))
+    if status == 500 and "Failed to fetch audit logs from peer" in text:
+        raise ServerError(f"{where}: {status} {text}", hint=CLUSTER_HINT.format(
+            why="asks every other peer of the cluster and fails as a whole while one is down"))
     if status >= 400:
         raise ServerError(f"{where}: {status} {text}")
     try:

@@ -182,3 +182,36 @@ def test_key_from_stdin(serve) -> None:  # type: ignore[no-untyped-def]
     assert res.code == 0 and fake.headers[-1]["api-key"] == "s" * 40
     res = run("audit", "query", "-", "--api-key-stdin", stdin=b"x\n")
     assert res.code == 2 and res.err.startswith("qdrantsec: error: --api-key-stdin is for --url/--peers")
+
+
+def test_a_cluster_with_one_peer_down_says_to_read_the_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Qdrant 1.19 (and tests/qdrant_peer): with one peer down, every other peer's POST
+    # /audit/logs fails with 500 too (each gathers from all), so --peers gets nothing at all;
+    # the error must say so instead of suggesting --peers
+    import httpx
+
+    down = "Service internal error: Failed to fetch audit logs from peer 7: status: Unavailable"
+    a, b = FakeAudit([], status=500, error=down), FakeAudit([], status=500, error=down)
+    monkeypatch.setattr(cli_audit, "TRANSPORT", httpx.MockTransport(Cluster({"a": a, "b": b})))
+    res = run("audit", "query", "--peers", "http://a:6333,http://b:6333")
+    assert res.code == 4 and res.out == ""
+    err = res.err.splitlines()
+    assert err[:2] == [f"qdrantsec: warning: peer http://{h}:6333 failed: http://{h}:6333: 500 {down}"
+                       for h in "ab"]
+    assert err[2] == f"qdrantsec: error: every peer failed; first: http://a:6333: 500 {down}"
+    assert err[3] == ("qdrantsec: hint: a peer's POST /audit/logs asks every other peer of the cluster "
+                      "and fails as a whole while one is down; --peers does not avoid that, as each "
+                      "peer asks the others. Read the audit files of the peers that are up instead: "
+                      "qdrantsec audit query --dir AUDIT_DIR on each of them (or copies of their files)")
+    assert len(err) == 4
+
+
+def test_a_slow_peer_times_out_the_whole_cluster_query(serve) -> None:  # type: ignore[no-untyped-def]
+    serve(FakeAudit([], status=408, error="Timeout: Operation 'Timed out fetching audit logs from "
+                                          "peer 7 after Elapsed(())' timed out after 29s"))
+    res = run("audit", "query", "--url", URL)
+    assert res.code == 3
+    hint = res.err.splitlines()[1]
+    assert hint.startswith("qdrantsec: hint: a peer's POST /audit/logs waits for every other peer of "
+                           "the cluster, so one slow peer times out the whole query (try a larger "
+                           "--timeout); --peers does not avoid that")
