@@ -154,11 +154,12 @@ def check_file(path: str) -> None:
                          hint="to read a pipe or a device, redirect it to standard input and pass -")
 
 
-def list_dir(directory: str) -> list[str]:
-    """The audit files of ``directory``; a missing or unreadable directory is an error."""
+def list_dir(directory: str, *, file_hint: str = "pass files as arguments instead") -> list[str]:
+    """The audit files of ``directory``; a missing or unreadable directory is an error.
+    ``file_hint``: what to do with a file given as --dir (tail takes no file arguments)."""
     p = Path(directory)
     if not stat.S_ISDIR(_stat(directory, "audit directory").st_mode):
-        raise InputError(f"--dir {directory} is not a directory", hint="pass files as arguments instead")
+        raise InputError(f"--dir {directory} is not a directory", hint=file_hint)
     try:
         names = sorted(e.name for e in os.scandir(p) if is_audit_name(e.name) and e.is_file())
     except PermissionError:

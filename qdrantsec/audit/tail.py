@@ -12,6 +12,7 @@ lines are taken: a line still being written waits for its newline. A file that s
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,7 +71,8 @@ def newest(directory: str, parser: files.LineParser, n: int, *,
     """The newest ``n`` entries (oldest first) and, per plain file, where following starts.
     ``allow_empty``: a directory without audit files yet is not an error (for following)."""
     try:
-        paths = files.list_dir(directory)
+        paths = files.list_dir(directory, file_hint="tail reads Qdrant's audit directory (audit.dir); "
+                               f"to read one file: qdrantsec audit query {shlex.quote(directory)}")
     except InputError:
         if not allow_empty or not os.path.isdir(directory):
             raise

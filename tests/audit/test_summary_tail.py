@@ -164,6 +164,19 @@ def test_tail_refuses_json(tmp_path: Path, args: list[str]) -> None:
     assert res.code == 2 and res.err.startswith("qdrantsec: error: tail cannot write json")
 
 
+@pytest.mark.parametrize("follow", [[], ["-f"]])
+def test_tail_of_a_file_points_to_query(tmp_path: Path, follow: list[str]) -> None:
+    # tail takes no FILE arguments: "pass files as arguments instead" was no way out
+    f = write(tmp_path / "audit.2026-12-01.log", [qline("2026-12-01T10:00:00Z")])
+    res = run("audit", "tail", "--dir", str(f), *follow)
+    assert res.code == 2 and res.out == ""
+    assert res.err == (f"qdrantsec: error: --dir {f} is not a directory\n"
+                       "qdrantsec: hint: tail reads Qdrant's audit directory (audit.dir); to read one "
+                       f"file: qdrantsec audit query {f}\n")
+    res = run("audit", "query", "--dir", str(f))
+    assert res.code == 2 and res.err.endswith("qdrantsec: hint: pass files as arguments instead\n")
+
+
 def test_tail_follow_waits_for_the_first_file(tmp_path: Path) -> None:
     audit_dir = tmp_path / "audit"
     audit_dir.mkdir()
