@@ -64,7 +64,8 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.HALTED: (
         "rotate-key: stopped before touching the next peer (a failed restart, a peer not "
         "back in time, a key not accepted); the journal says where; fix it and run "
-        "'rotate-key resume'."
+        "'rotate-key resume'. Also a preflight refusal (nothing touched, no journal "
+        "written): fix it and start again."
     ),
     ExitCode.PAUSED: (
         "rotate-key --pause: stopped on purpose at the switch phase (both keys accepted "

@@ -147,6 +147,16 @@ def test_preflight_refusals(cluster: Cluster, tmp_path: Path) -> None:
     code, _, err = _run(c, "--api-key-file", str(c.root / "old.key"), *new, "--dry-run")
     assert code == 20
     assert "replication_factor below 2: docs" in err and "--allow-downtime" in err
+    # a real run refused by preflight: exit 20 too, but no journal to resume from, and the
+    # exit-code table (README, man page, --help) says so instead of "run 'rotate-key resume'"
+    journal = tmp_path / "j.json"
+    code, _, err = _run(c, "--api-key-file", str(c.root / "old.key"), *new, "--yes",
+                        "--journal", str(journal))
+    assert code == 20 and err.startswith("qdrantsec: error: ") and "replication_factor below 2" in err
+    assert not journal.exists()
+    from qdrantsec.exit_codes import DESCRIPTIONS, ExitCode
+
+    assert "a preflight refusal (nothing touched, no journal written)" in DESCRIPTIONS[ExitCode.HALTED]
     code, out, err = _run(c, "--api-key-file", str(c.root / "old.key"), *new, "--dry-run",
                           "--allow-downtime", "-f", "json")
     assert code == 0, err
