@@ -221,7 +221,8 @@ def _run(targets: list[str], *, fmt: str, output: str | None, fail_on: str, rate
                            metrics_urls=tuple(metrics_urls), allow_http_keys=allow_http_keys)
     result = run_probe(targets, keys=keys, settings=settings, options=options, rate=rate,  # type: ignore[arg-type]
                        metrics_port=metrics_port)
-    note(f"qdrantsec: probe {result.request_id}: {result.requests} requests, each with "
+    note(f"qdrantsec: probe {result.request_id}: {result.requests} "
+         f"request{'' if result.requests == 1 else 's'}, each with "
          f"x-request-id: {result.request_id}")
     for line in result.notes:
         note(f"qdrantsec: note: {line}")

@@ -54,6 +54,9 @@ def run_probe(urls: Sequence[str], *, keys: ProbeKeys, settings: ConnectionSetti
                 result.findings.extend(_probe_one(ctx, metrics_port))
             except ConnectionError as exc:
                 why = str(exc)  # the client's text already starts "cannot connect to URL: ..."
+                if scheme == "http" and "disconnected without sending a response" in why:
+                    # what a TLS listener does with plain HTTP (Qdrant with enable_tls)
+                    why += f" (if the port serves TLS, probe https://{ctx.url.split('://', 1)[1]})"
                 result.errors.append(FileError(ctx.url, why if why.startswith("cannot connect")
                                                else f"cannot connect: {why}"))
                 continue

@@ -97,6 +97,20 @@ def test_https_url_to_a_plain_http_port(probe: Any, module_peer_factory: Any) ->
     assert finding["evidence"].endswith("plain GET / over TCP: HTTP/1.1 200 OK")
 
 
+def test_http_url_to_a_tls_port_suggests_https(probe: Any, tls_peer: PeerProcess) -> None:
+    # the server is up: "cannot connect ... Server disconnected" alone sent people looking
+    # for a dead server
+    url = tls_peer.url.replace("https://", "http://")
+    run = probe(url)
+    assert run.code == 3
+    assert run.err.splitlines()[0].endswith(": 1 request, each with x-request-id: "
+                                            + run.err.split()[2].rstrip(":"))
+    assert run.err.splitlines()[-1] == (
+        f"qdrantsec: error: {url}: cannot connect: {url}: RemoteProtocolError: Server disconnected "
+        f"without sending a response. (if the port serves TLS, probe {tls_peer.url})")
+    assert run.out.splitlines()[-1] == "No problems found in 0 URLs. 1 URL could not be reached."
+
+
 def test_admin_key_refused(probe: Any, tls_peer: PeerProcess, tls_material: TlsMaterial,
                            tmp_path: Path) -> None:
     key = write_key(tmp_path, "old.key", "an-old-admin-key-0123456789abcdefghij")
