@@ -146,3 +146,23 @@ def test_read_only_key_that_is_really_the_admin_key(probe: Any, hardened: PeerPr
     real_ro = write_key(tmp_path, "real-ro.key", RO_KEY)
     assert "QP301" not in probe(hardened.url, "--ca-cert", str(tls_material.ca.cert),
                                 "--read-only-key-file", real_ro, "--format", "json").rules()
+
+
+def test_token_signed_with_another_key_says_the_server_refused_it(probe: Any, hardened: PeerProcess,
+                                                                   tls_material: TlsMaterial,
+                                                                   tmp_path: Path) -> None:
+    # without the admin key explain cannot check the signature and predicts "allowed";
+    # "the server answers 403" alone read as a wrong prediction, not as a token refused
+    token = write_key(tmp_path, "other.jwt", jwt({"access": [{"collection": "docs", "access": "r"}]},
+                                                  secret="another-signing-key-" + "x" * 20))
+    run = probe(hardened.url, "--ca-cert", str(tls_material.ca.cert), "--token-file", token,
+                "--cert-expiry-days", "1", "--format", "json")
+    assert run.code == 0, run.err  # medium findings, under --fail-on high
+    mismatches = [f for f in run.json()["findings"] if f["rule"] == "QP303"]
+    assert {f["message"] for f in mismatches} >= {
+        "GET /collections: token explain predicts allowed, the server answers 403 (InvalidSignature: "
+        "the server refuses the token itself; give --api-key-file to check its signature)"}
+    assert all(f["severity"] == "medium" for f in mismatches)
+    admin = write_key(tmp_path, "admin.key", API_KEY)  # with the key, explain predicts the 403
+    assert "QP303" not in probe(hardened.url, "--ca-cert", str(tls_material.ca.cert), "--token-file",
+                                token, "--api-key-file", admin, "--format", "json").rules()

@@ -156,9 +156,35 @@ def _mismatch(ctx: TargetContext, ex: Exchange, predicted: dict[str, object], al
     said = "allowed" if allowed else \
         f"denied ({predicted.get('status')} {predicted.get('message') or ''}".strip() + ")"
     worse = not allowed  # the server allows what should be denied
+    why = _server_error(ex)
+    if allowed and ctx.keys.admin is None and ex.status in (401, 403) and (
+            ex.status == 401 or "Signature" in why):
+        # "predicts allowed, the server answers 403" read as a wrong prediction; the server
+        # refused the token itself (another signing key, expired), which explain without the
+        # key cannot see
+        why += ": the server refuses the token itself; give --api-key-file to check its signature"
     return TokenPredictionMismatch().finding(
         ctx.url,
         f"{ex.method} {ex.path}: token explain predicts {'allowed' if allowed else 'denied'}, the server "
-        f"answers {ex.status}" + (" (more access than predicted)" if worse else ""),
+        f"answers {ex.status}" + (f" ({why})" if why else "")
+        + (" (more access than predicted)" if worse else ""),
         ex.url, f"{ex.evidence()}; predicted {said}",
         severity=Severity.HIGH if worse else Severity.MEDIUM)
+
+
+def _server_error(ex: Exchange) -> str:
+    """The server's own words for a refusal: Qdrant's JSON status.error, or its plain-text
+    authentication answer (``InvalidSignature``, ``Invalid API key or JWT``)."""
+    if ex.ok or ex.status is None:
+        return ""
+    body = ex.body
+    if isinstance(body, dict):
+        status = body.get("status")
+        err = status.get("error") if isinstance(status, dict) else None
+        return _clean(str(err)) if err else ""
+    text = str(body or "").strip().splitlines()
+    return _clean(text[0]) if text else ""
+
+
+def _clean(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text[:160])
