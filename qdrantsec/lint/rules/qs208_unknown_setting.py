@@ -95,12 +95,17 @@ def unknown_settings(
 
 
 def _unknown(
-    tree: dict[str, Any], prefix: list[str],
+    tree: dict[str, Any], prefix: list[str], at: Any = None,
 ) -> Iterator[tuple[list[str], tuple[str, ...], Setting]]:
-    """(unknown path, the keys from it down to a setting, that setting), top-most only."""
+    """(unknown path, the keys from it down to a setting, that setting), top-most only.
+    ``at`` is the schema node of ``prefix`` (looked up when not given): the walk goes down
+    the schema with the tree instead of looking every path up from the root."""
+    if at is None:
+        at = schema.lookup(prefix)[0] if prefix else schema.SCHEMA
     for key, child in tree.items():
         path = [*prefix, key]
-        node, _ = schema.lookup(path)
+        # = schema.lookup(path)[0]: `at` is a dict here (LEAF/OPEN are not walked into)
+        node = at.get(key) if isinstance(at, dict) else (at if at in (schema.LEAF, schema.OPEN) else None)
         if node is None:
             found = _first_leaf(child)
             if found is not None:
@@ -108,7 +113,7 @@ def _unknown(
             continue
         if node in (schema.LEAF, schema.OPEN) or not isinstance(child, dict):
             continue
-        yield from _unknown(child, path)
+        yield from _unknown(child, path, node)
 
 
 def env_name(path: str) -> str:
