@@ -122,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "## Start-up (`bench/bench_startup.py`)",
         "",
-        f"Medians of {args.runs} interleaved runs each, wall clock, one process per run "
-        f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs). Reproduce with "
-        f"`.venv/bin/python bench/bench_startup.py --runs {args.runs}`.",
+        f"Medians of {args.runs} interleaved runs each, wall clock, one process per run, byte-code "
+        f"caching on (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, a machine shared with "
+        f"other sessions' test runs: the interleaving makes the noise hit command and floor alike). "
+        f"Reproduce with `.venv/bin/python bench/bench_startup.py --runs {args.runs} "
+        f"--write bench/RESULTS.md`.",
         "",
         "| command | median | floor | floor median | ratio | target | |",
         "|---|---:|---|---:|---:|---:|---|",
