@@ -46,6 +46,7 @@ _KEY_SOURCES = frozenset({"--api-key-file", "--api-key-env", "--api-key", "--api
 BAD_URLS = ["https://a..b", "https://[::1", f"https://{'a' * 64}.example", "https://x:99999",
             "https://%zz", "https://" + "b" * 300]
 BAD_DATES = ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "99999-01-01T00:00:00Z"]
+BAD_NUMBERS = ["99999999999999999999", "9" * 5000, "-1"]
 
 #: arguments that let each command reach its file parameters; {NAME} is filled from the
 #: fixtures. A command absent here runs with no other arguments.
@@ -100,10 +101,12 @@ def _params() -> list[Param]:
         if path and (not hasattr(cmd, "list_commands") or getattr(cmd, "invoke_without_command", False)):
             for p in getattr(cmd, "params", []):
                 name = p.name or ""
+                type_name = getattr(p.type, "name", "")
                 if getattr(p, "is_flag", False) or name == "help" or \
-                        getattr(p.type, "name", "") not in ("str", "text", "path"):
+                        type_name not in ("str", "text", "path", "int", "int range"):
                     continue
-                kind = ("url" if name in _URLY else "date" if name in _DATEY
+                kind = ("number" if type_name.startswith("int") else "url" if name in _URLY
+                        else "date" if name in _DATEY
                         else "path" if _PATHY.match(name) and not _NOT_PATHY.search(name) else None)
                 if kind is None:
                     continue
@@ -165,12 +168,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     key = root / "qdrant.key"
     key.write_text(KEY + "\n")
     key.chmod(0o600)
-    cfg = root / "config.yaml"
-    cfg.write_text("service:\n  host: 127.0.0.1\n  api_key: ${QDRANT_KEY}\n")
+    assert main(["certs", "generate", "--out", str(root / "tls")]) == 0
+    cfg = root / "config.yaml"  # with TLS, so that lint's certificate rules (QS305-307) run too
+    cfg.write_text("service:\n  host: 127.0.0.1\n  api_key: ${QDRANT_KEY}\n  enable_tls: true\n"
+                   f"tls:\n  cert: {root}/tls/server.pem\n  key: {root}/tls/server-key.pem\n")
     audit = root / "audit"
     audit.mkdir()
     (audit / "audit.2026-12-01.log").write_text("")
-    assert main(["certs", "generate", "--out", str(root / "tls")]) == 0
     from qdrantsec.token.jws import encode
 
     token = encode({"access": "r", "exp": 4_000_000_000}, KEY)
@@ -308,6 +312,8 @@ def _values(param: Param, corpus: Corpus) -> list[str]:
         return BAD_URLS
     if param.kind == "date":
         return BAD_DATES
+    if param.kind == "number":
+        return BAD_NUMBERS
     return list(corpus.files.values())
 
 

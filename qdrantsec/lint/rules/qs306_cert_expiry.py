@@ -35,7 +35,8 @@ class CertExpiry(Rule):
     def check(self, target: Target) -> Iterable[Finding]:
         now = _now(target)
         default_days = getattr(target.options, "cert_expiry_days", 30)
-        days = int(target.extra.get("cert_expiry_days", default_days))
+        # (timedelta stops at 999,999,999 days: a larger --cert-expiry-days means "any")
+        days = min(int(target.extra.get("cert_expiry_days", default_days)), 999_999_999)
 
         for setting in settings_in_use(target):
             if setting == "tls.key":
