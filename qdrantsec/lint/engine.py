@@ -545,7 +545,7 @@ def _lint_units(
             # the first half decided something about a file of the second (a compose
             # service uses it, an include names it): the child could not know, so go on here
             mine = {os.path.normpath(p) for p in ctx.used} | run.included
-            merged = not (mine & later) and fork.merge(run, store, targets_kept, used_now)
+            merged = not (mine & later) and fork.merge(run, store, targets_kept)
         finally:
             fork.stop()
         if not merged:
@@ -643,7 +643,7 @@ class _Fork:
         finally:
             os._exit(code)
 
-    def merge(self, run: _Run, store: Any, targets: list[Any], used_now: list[str]) -> bool:
+    def merge(self, run: _Run, store: Any, targets: list[Any]) -> bool:
         """Adopt the child's results; False when it failed or found a conflict."""
         import pickle
 
