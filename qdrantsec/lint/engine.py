@@ -6,7 +6,13 @@ env file) with the effective config as Qdrant builds it, runs the rules on them 
 the project's suppressions. A file that cannot be used becomes a finding (QS001 for invalid,
 binary, non-UTF-8 or oversized files; QS002 for duplicate keys) or, for a path named on the
 command line that cannot be read at all, a ``FileError``; the other files are still linted.
-Core code: it never prints or exits.
+Core code: it never prints or exits (a forked helper process ends with ``os._exit``).
+
+It goes a directory at a time (``_lint_units``): one directory's files are classified,
+built, linted and suppressed, then let go, and the findings wait in a ``FindingStore``
+numbered in the order the whole run would have made them, so memory does not grow with the
+number of files and the report is the one ``_lint_whole`` (every file kept to the end)
+gives. A directory that needs a file of one already done makes the run start again whole.
 """
 
 from __future__ import annotations
