@@ -208,6 +208,8 @@ class LineParser:
         self.window = window
         self.stats = stats
         self.groups = filt.needles()
+        if self.groups:
+            stats.prefiltered = True
         self._key: bytes | None = None
         self._key_uses = 0
 
@@ -256,6 +258,7 @@ class LineParser:
         if obj.get("auth_type") not in AUTH_TYPES or obj.get("result") not in RESULTS:
             self.stats.malformed_line(where(), "auth_type or result is not one Qdrant writes")
             return None
+        self.stats.valid += 1
         if not self.window.contains(ts) or not self.filt.matches(obj):
             return None
         return Entry(ts, line.rstrip(b"\r\n"), obj)

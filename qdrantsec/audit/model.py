@@ -37,6 +37,10 @@ class RunStats:
     """Counters and warnings of one query; ``partial`` marks an incomplete answer."""
 
     malformed: int = 0
+    #: lines read from files that are audit entries (whatever the window and filters)
+    valid: int = 0
+    #: a byte prefilter skipped lines unparsed, so ``valid`` may undercount
+    prefiltered: bool = False
     incomplete_last_lines: int = 0
     files_read: int = 0
     files_skipped: int = 0

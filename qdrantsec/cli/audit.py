@@ -271,6 +271,16 @@ def _finish(stats: Any) -> int:
 
     if stats.malformed > stats.max_reported:
         warn(f"{stats.malformed} malformed lines skipped in all")
+    if stats.files_read and stats.malformed and not stats.valid and not stats.prefiltered:
+        # every line read was malformed: not an audit log (Qdrant's own log, a wrong file),
+        # so "0 entries" would be a silent pass
+        from qdrantsec.errors import InputError
+
+        lines = "line" if stats.malformed == 1 else f"{stats.malformed} lines"
+        raise InputError(f"no audit entries read: the {lines} read "
+                         f"{'is' if stats.malformed == 1 else 'are all'} malformed",
+                         hint="is this Qdrant's audit log? It writes audit.YYYY-MM-DD.log or "
+                              "audit.YYYY-MM-DD-HH.log in audit.dir, one JSON object per line")
     if stats.partial:
         return int(ExitCode.PARTIAL)
     return 0

@@ -259,6 +259,25 @@ def test_many_malformed_lines_are_summed_up(tmp_path: Path) -> None:
     assert err[-1] == "qdrantsec: warning: 30 malformed lines skipped in all"
 
 
+@pytest.mark.parametrize("command", ["query", "summary"])
+def test_a_file_without_one_audit_entry_is_an_error(tmp_path: Path, command: str) -> None:
+    # Qdrant's own log given by mistake: "0 entries" and exit 0 was a silent pass
+    f = write(tmp_path / "qdrant.log", [f"2026-12-01T10:00:0{i}Z INFO qdrant: started\n" for i in range(3)])
+    res = run("audit", command, str(f))
+    assert res.code == 2
+    err = res.err.splitlines()
+    assert err[:3] == [f"qdrantsec: warning: {f}:{i}: skipped malformed line (not JSON)" for i in (1, 2, 3)]
+    assert err[3:] == ["qdrantsec: error: no audit entries read: the 3 lines read are all malformed",
+                       "qdrantsec: hint: is this Qdrant's audit log? It writes audit.YYYY-MM-DD.log or "
+                       "audit.YYYY-MM-DD-HH.log in audit.dir, one JSON object per line"]
+    # one audit entry is enough (outside the window or not matching, it still is one), and
+    # an empty file or a half-written line alone is no error
+    good = write(tmp_path / "audit.log", ["junk\n", qline("2026-12-01T10:00:00Z")])
+    assert run("audit", command, str(good), "--since", "2026-12-02").code == 0
+    assert run("audit", command, str(write(tmp_path / "e.log", []))).code == 0
+    assert run("audit", command, str(write(tmp_path / "h.log", ['{"timestamp":"2026-12-01T1']))).code == 0
+
+
 def test_gz_and_stdin(tmp_path: Path) -> None:
     lines = [qline(f"2026-12-01T10:00:0{i}Z", result="denied" if i % 2 else "ok") for i in range(6)]
     gz = write(tmp_path / "audit.2026-12-01.log.gz", lines, gz=True)
