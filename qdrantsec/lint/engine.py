@@ -351,6 +351,9 @@ def lint_paths(
     gc.disable()
     args = (paths, kind, env_files, rules, project, cert_expiry_days, peer_uris, now, baseline,
             ignore_unknown)
+    from qdrantsec.lint.inputs import source
+
+    previous = source.ACTIVE
     try:
         if _by_directory(paths):
             try:
@@ -359,8 +362,16 @@ def lint_paths(
                 pass  # a deployment reaches into a directory already linted: lint the run whole
         return _lint_whole(*args)
     finally:
+        source.ACTIVE = previous
         if was_enabled:
             gc.enable()
+
+
+def _activate(sources: Sources) -> None:
+    """Rules may take file text from this run's cache (``source.lines_if_read``)."""
+    from qdrantsec.lint.inputs import source
+
+    source.ACTIVE = sources
 
 
 class TargetSummary(NamedTuple):
@@ -416,6 +427,7 @@ def _lint_units(
     options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
     ignored = project.path_ignored if project is not None else None
     run = _Run(kind, env_files, options, ignored, ignore_unknown)
+    _activate(run.sources)
     ctx, result = run.ctx, run.result
     active = list(default_rules() if rules is None else rules)
     if project is not None:
@@ -706,6 +718,7 @@ def _lint_whole(
     options = LintOptions(cert_expiry_days=cert_expiry_days, peer_uris=tuple(peer_uris), now=now)
     ignored = project.path_ignored if project is not None else None
     run = _Run(kind, env_files, options, ignored, ignore_unknown)
+    _activate(run.sources)
     seen: set[str] = set()
 
     def unlistable(path: str, message: str) -> None:

@@ -144,6 +144,18 @@ def read_source(path: str, *, limit: int = MAX_BYTES, pipe_ok: bool = False) -> 
     return src
 
 
+#: The file cache of the lint run in progress (the engine sets it for the run): a rule that
+#: needs a file's text (QS207 looks at the line a value came from) takes it from there
+#: instead of reading the file again.
+ACTIVE: Sources | None = None
+
+
+def lines_if_read(path: str) -> list[str] | None:
+    """The lines of ``path`` when the run in progress holds its text, else None."""
+    src = ACTIVE.known(path) if ACTIVE is not None else None
+    return src.lines() if src is not None and src.text is not None else None
+
+
 class Sources:
     """A cache of ``SourceFile`` by path: each file is read at most once per run."""
 

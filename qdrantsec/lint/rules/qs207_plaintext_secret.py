@@ -23,8 +23,15 @@ _EXAMPLE_MARKERS = ("example", "sample", "template", "dist", "tmpl")
 _INTERPOLATION = re.compile(r"(?<!\$)\$(\{|[A-Za-z_])")
 
 
+def _lines(path: str) -> list[str] | tuple[str, ...]:
+    from qdrantsec.lint.inputs.source import lines_if_read
+
+    held = lines_if_read(path)  # the lint run has it in memory: no second read
+    return held if held is not None else _read_lines(path)
+
+
 @lru_cache(maxsize=128)
-def _lines(path: str) -> tuple[str, ...]:
+def _read_lines(path: str) -> tuple[str, ...]:
     from qdrantsec.fsutil import MAX_DOCUMENT_BYTES, read_limited
 
     try:  # a linted file, read again: regular and capped as it was the first time
