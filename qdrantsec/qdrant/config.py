@@ -172,12 +172,27 @@ _MISSING = object()
 
 
 def _leaves(n: Any, path: str) -> Iterable[tuple[str, Setting]]:
-    # module-level, not a closure: a recursive closure is a reference cycle per call
+    """Every (dotted path, Setting) under ``n``, depth first in key order. A loop over a
+    stack of iterators, not recursion: rules walk the whole tree of every target (a
+    generator per dict made that a sizeable part of their time), and a recursive closure
+    would be a reference cycle per call."""
     if isinstance(n, Setting):
         yield path, n
-    elif isinstance(n, dict):
-        for k, v in n.items():
-            yield from _leaves(v, f"{path}.{k}" if path else k)
+        return
+    if not isinstance(n, dict):
+        return
+    stack = [(iter(n.items()), path)]
+    while stack:
+        items, base = stack[-1]
+        for k, v in items:
+            here = f"{base}.{k}" if base else k
+            if isinstance(v, Setting):
+                yield here, v
+            elif isinstance(v, dict):
+                stack.append((iter(v.items()), here))
+                break
+        else:
+            stack.pop()
 
 
 @dataclass
