@@ -608,7 +608,7 @@ class _Fork:
     @staticmethod
     def cut(events: list[tuple[Any, ...]], unit_starts: list[int]) -> int | None:
         """The event index of the unit start nearest half the candidates, or None."""
-        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or not _Fork.core_free():
             return None
         cands = [i for i, ev in enumerate(events) if ev[0] == "cand"]
         if len(cands) < _Fork.MIN_FILES or len(unit_starts) < 4:
@@ -625,6 +625,18 @@ class _Fork:
             before[i] = run_sum
             run_sum += sizes[i]
         return min(unit_starts[1:], key=lambda u: abs(2 * before[u] - total))
+
+    @staticmethod
+    def core_free() -> bool:
+        """Whether a core is idle for the child now (as ``make -l`` asks the load): on a
+        machine whose other cores are busy, a second process only adds its own overhead.
+        Linux's count of runnable tasks includes this process; elsewhere, assume yes."""
+        try:
+            with open("/proc/loadavg", encoding="ascii") as fh:
+                running = int(fh.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return True
+        return running < (os.cpu_count() or 1)
 
     def start(self) -> bool:
         """Fork; True in the child."""
