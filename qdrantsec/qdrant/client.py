@@ -68,7 +68,9 @@ def make_client(settings: ConnectionSettings, key: Secret | None = None,
             ctx.load_cert_chain(settings.client_cert, settings.client_key)
         except (OSError, ssl.SSLError) as exc:
             raise InputError(
-                f"cannot load client certificate {settings.client_cert}: {exc}"
+                f"cannot load client certificate {settings.client_cert}: {exc}",
+                hint=None if settings.client_key else
+                "its private key is not in that file: pass it with --client-key KEY.pem",
             ) from None
     headers = {"user-agent": "qdrantsec"}
     if key is not None:
@@ -119,7 +121,8 @@ def send(client: httpx.Client, method: str, path: str, *, max_bytes: int | None 
         raise NetworkError(f"cannot connect to {client.base_url}: {_reason(exc)}",
                            hint=_tls_hint(exc)) from None
     except httpx.HTTPError as exc:
-        raise NetworkError(f"{client.base_url}: {type(exc).__name__}: {_reason(exc)}") from None
+        raise NetworkError(f"{client.base_url}: {type(exc).__name__}: {_reason(exc)}",
+                           hint=_tls_hint(exc)) from None
 
 
 def _send_bounded(client: httpx.Client, request: httpx.Request, max_bytes: int) -> httpx.Response:
@@ -181,4 +184,8 @@ def _tls_hint(exc: Exception) -> str | None:
         return "the server's certificate is not trusted: pass --ca-cert CA.pem (or --insecure to skip checks)"
     if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
         return "TLS mismatch: use http:// for a plain-text server, https:// for TLS"
+    if "CERTIFICATE_REQUIRED" in text or "certificate required" in text:
+        # TLS 1.3 reports the refusal on the first read, as a ReadError, not at connect
+        return ("the server demands a client certificate (verify_https_client_certificate): "
+                "pass --client-cert CERT.pem --client-key KEY.pem")
     return None

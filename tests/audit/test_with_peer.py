@@ -131,6 +131,33 @@ def test_refused_credentials(peer: dict[str, Any], tmp_path: Path, key: str, cod
     assert key not in res.err
 
 
+def test_mutual_tls_needs_a_client_certificate(peer_factory: PeerFactory,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    # TLS 1.3 refuses a missing client certificate on the first read: the error had no hint
+    from tests.peer.conftest import TlsMaterial
+
+    tls = TlsMaterial(tmp_path_factory.mktemp("audit-mtls"))
+    p = peer_factory({**_config(), "service": {**AUTH_CONFIG["service"], "enable_tls": True,
+                                               "verify_https_client_certificate": True},
+                      "tls": tls.tls_section()}, ca_path=tls.ca.cert,
+                     client_cert=(str(tls.client.cert), str(tls.client.key)))
+    key = tmp_path_factory.mktemp("k") / "admin.key"
+    key.write_text(API_KEY)
+    base = ["audit", "query", "--url", p.url, "--api-key-file", str(key), "--ca-cert", str(tls.ca.cert)]
+    res = run(*base)
+    assert res.code == 3 and res.out == ""
+    err = res.err.splitlines()
+    assert err[0].startswith(f"qdrantsec: error: {p.url}: ReadError: ") and "CERTIFICATE_REQUIRED" in err[0]
+    assert err[1:] == ["qdrantsec: hint: the server demands a client certificate "
+                       "(verify_https_client_certificate): pass --client-cert CERT.pem --client-key KEY.pem"]
+    res = run(*base, "--client-cert", str(tls.client.cert))  # the key is in another file
+    assert res.code == 2
+    assert res.err.splitlines()[1] == ("qdrantsec: hint: its private key is not in that file: pass it with "
+                                       "--client-key KEY.pem")
+    res = run(*base, "--client-cert", str(tls.client.cert), "--client-key", str(tls.client.key))
+    assert res.code == 0 and res.err == "" and res.objects
+
+
 @pytest.mark.parametrize(("audit", "message"), [
     (None, "Bad request: Audit logging is not configured"),
     ({"enabled": False}, "Bad request: Audit logging is not enabled"),
