@@ -10,7 +10,7 @@ an exposure here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,6 @@ from qdrantsec.lint.rules import (
     qdrant_ports,
     ref_default,
     ref_parts,
-    same_namespace,
     selector_matches,
     unread_env_note,
 )
@@ -180,6 +179,12 @@ def internal_load_balancer(annotations_node: Node | None) -> bool:
 
 
 def k8s_exposures(target: Target) -> Iterator[Exposure]:
+    yield from _host_exposures(target)
+    yield from service_exposures(target)[1]
+
+
+def _host_exposures(target: Target) -> Iterator[Exposure]:
+    """``hostNetwork`` and ``hostPort`` of the workload itself."""
     wl = target.workload
     if wl is None:
         return
@@ -193,19 +198,30 @@ def k8s_exposures(target: Target) -> Iterator[Exposure]:
             cp = as_int(node_value(p, "containerPort"))
             if hp is not None and cp is not None:
                 yield Exposure(frozenset({cp}), Location.of_node(wl.file, hp), f"hostPort {hp.value}")
+
+
+def service_exposures(target: Target) -> tuple[object, tuple[Exposure, ...]]:
+    """The Ingresses/routes, then the LoadBalancer/NodePort Services, that expose the
+    workload, and a key that is equal for workloads of one manifest set that get the same
+    answer (same namespace, pod labels and named ports). Found through the set's index and
+    computed once per key: a set of thousands of workloads and Services is linear work."""
+    wl = target.workload
+    if wl is None:
+        return None, ()
     labels = pod_labels(wl)
     named = _named_ports(target.container)
-    yield from route_exposures(target, labels, named)
-    for obj in target.k8s_objects:
-        if obj.kind != "Service" or not same_namespace(obj, wl):
-            continue
-        type_node = obj.node.get("spec", "type")
-        svc_type = str(type_node.value) if type_node is not None else "ClusterIP"
-        if svc_type not in ("LoadBalancer", "NodePort") or type_node is None:
-            continue
-        selector = node_value(obj.node, "spec", "selector")
-        if not selector or not selector_matches(selector, labels):
-            continue
+    index = manifest_index(target.k8s_objects)
+    key = (wl.namespace or "default", _frozen(labels), tuple(sorted(named.items())))
+    found = index.exposures.get(key)
+    if found is None:
+        found = (*route_exposures(target, labels, named), *_service_exposures(index, wl, labels, named))
+        index.exposures[key] = found
+    return key, found
+
+
+def _service_exposures(index: ManifestIndex, wl: K8sObject, labels: dict[str, Any],
+                       named: dict[str, int]) -> Iterator[Exposure]:
+    for _, obj, svc_type, type_node, _ in index.matching(index.exposing, wl, labels):
         ports: set[int] = set()
         for p in list_items(obj.node.get("spec", "ports")):
             tp = node_value(p, "targetPort")
@@ -224,6 +240,162 @@ def k8s_exposures(target: Target) -> Iterator[Exposure]:
             internal = True
             how += f", limited to loadBalancerSourceRanges {', '.join(str(r) for r in ranges[:3])}"
         yield Exposure(frozenset(ports), Location.of_node(obj.file, type_node), how, internal=internal)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for plain YAML data (a memo key part)."""
+    if isinstance(value, dict):
+        return ("d", tuple((repr(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("l", tuple(_frozen(v) for v in value))
+    return (type(value).__name__, repr(value))
+
+
+class _SelectorIndex:
+    """Objects with a label selector, found by one ``key: value`` pair of their selector
+    (the rarest in the set) so a workload only looks at objects that may select it; those
+    with no usable pair (only ``matchExpressions``, empty, a null value) are always looked
+    at. Entries are ``(position, ...)`` tuples and come back in manifest order."""
+
+    def __init__(self) -> None:
+        self.by_pair: dict[tuple[Any, str], list[tuple[Any, ...]]] = {}
+        self.always: list[tuple[Any, ...]] = []
+        self._pending: list[tuple[tuple[Any, ...], list[tuple[Any, str]]]] = []
+
+    def add(self, entry: tuple[Any, ...], selector: Any) -> None:
+        pairs: list[tuple[Any, str]] = []
+        if isinstance(selector, dict):
+            match = selector.get("matchLabels", selector) if "matchLabels" in selector else selector
+            if isinstance(match, dict):
+                # a selector value `None` also matches a missing label (str(None) == "None")
+                pairs = [(k, str(v)) for k, v in match.items()
+                         if k not in ("matchLabels", "matchExpressions") and str(v) != "None"]
+        self._pending.append((entry, pairs))
+
+    def freeze(self) -> None:
+        counts: dict[tuple[Any, str], int] = {}
+        for _, pairs in self._pending:
+            for pair in pairs:
+                counts[pair] = counts.get(pair, 0) + 1
+        for entry, pairs in self._pending:
+            if pairs:
+                self.by_pair.setdefault(min(pairs, key=lambda p: counts[p]), []).append(entry)
+            else:
+                self.always.append(entry)
+        self._pending = []
+
+    def candidates(self, labels: dict[str, Any]) -> list[tuple[Any, ...]]:
+        found = {e[0]: e for e in self.always}
+        for k, v in labels.items():
+            found.update((e[0], e) for e in self.by_pair.get((k, str(v)), ()))
+        return [found[pos] for pos in sorted(found)]
+
+
+class ManifestIndex:
+    """One manifest set (a target's ``k8s_objects``) indexed once by namespace and selector
+    labels for the exposure and NetworkPolicy rules, with their per-workload answers."""
+
+    def __init__(self, objects: list[K8sObject]) -> None:
+        self.objects = objects
+        #: namespace -> LoadBalancer/NodePort Services with a selector: (pos, obj, type, type node)
+        self.exposing: dict[str, _SelectorIndex] = {}
+        #: namespace -> every Service with a selector, the last of each name: (pos, obj, name)
+        self.selecting: dict[str, _SelectorIndex] = {}
+        #: (namespace, Service name) -> the Ingress/route backends naming it: (pos, obj, port, node)
+        self.backends: dict[tuple[str, str], list[tuple[tuple[int, int], K8sObject, Any, Node]]] = {}
+        #: namespace -> NetworkPolicies with ingress rules: (pos, podSelector)
+        self.policies: dict[str, _SelectorIndex] = {}
+        #: per-workload answers, keyed by what they depend on
+        self.exposures: dict[object, tuple[Exposure, ...]] = {}
+        self.covers: dict[tuple[object, int | None], tuple[Exposure, ...]] = {}
+        self.network_policy: dict[object, bool] = {}
+        #: findings standing for a shared answer, already reported: the target that did
+        self.reported: dict[tuple[Any, ...], Target] = {}
+        services: dict[tuple[str, str], tuple[int, K8sObject]] = {}
+        for pos, obj in enumerate(objects):
+            ns = obj.namespace or "default"
+            if obj.kind == "Service":
+                services[(ns, obj.name)] = (pos, obj)  # a later Service of the same name wins
+                type_node = obj.node.get("spec", "type")
+                svc_type = str(type_node.value) if type_node is not None else "ClusterIP"
+                selector = node_value(obj.node, "spec", "selector")
+                if svc_type in ("LoadBalancer", "NodePort") and type_node is not None and selector:
+                    self.exposing.setdefault(ns, _SelectorIndex()).add(
+                        (pos, obj, svc_type, type_node, selector), selector)
+            elif obj.kind in ("Ingress", "HTTPRoute", "GRPCRoute"):
+                for i, (name, port, where) in enumerate(_route_backends(obj)):
+                    self.backends.setdefault((ns, name), []).append(((pos, i), obj, port, where))
+            elif obj.kind == "NetworkPolicy":
+                types = node_value(obj.node, "spec", "policyTypes")
+                if isinstance(types, list) and "Ingress" not in types:
+                    continue
+                selector = node_value(obj.node, "spec", "podSelector")
+                self.policies.setdefault(ns, _SelectorIndex()).add((pos, selector), selector)
+        for (ns, name), (pos, obj) in services.items():
+            selector = node_value(obj.node, "spec", "selector")
+            if selector and (ns, name) in self.backends:
+                self.selecting.setdefault(ns, _SelectorIndex()).add((pos, obj, name, selector), selector)
+        for group in (*self.exposing.values(), *self.selecting.values(), *self.policies.values()):
+            group.freeze()
+
+    def matching(self, groups: dict[str, _SelectorIndex], wl: K8sObject,
+                 labels: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The entries (selector last) of the workload's namespace whose selector matches
+        its pod labels, in manifest order."""
+        group = groups.get(wl.namespace or "default")
+        if group is None:
+            return []
+        return [entry for entry in group.candidates(labels) if selector_matches(entry[-1], labels)]
+
+    def covering(self, key: object, shared: tuple[Exposure, ...], port: int | None) -> tuple[Exposure, ...]:
+        """The shared exposures of ``key`` that cover ``port``, computed once per key and port."""
+        memo_key = (key, port)
+        found = self.covers.get(memo_key)
+        if found is None:
+            found = tuple(e for e in shared if e.covers(port))
+            self.covers[memo_key] = found
+        return found
+
+    def selected_by_policy(self, wl: K8sObject, labels: dict[str, Any]) -> bool:
+        """True when a NetworkPolicy with ingress rules in the workload's namespace selects
+        its pods (``podSelector: {}`` selects every pod)."""
+        key = (wl.namespace or "default", _frozen(labels))
+        found = self.network_policy.get(key)
+        if found is None:
+            group = self.policies.get(key[0])
+            found = group is not None and any(
+                selector == {} or (selector and selector_matches(selector, labels))
+                for _, selector in group.candidates(labels))
+            self.network_policy[key] = found
+        return found
+
+    def first_to_report(self, what: tuple[Any, ...], target: Target) -> bool:
+        """True unless another target of this set already reported the findings ``what``
+        stands for. Those findings (same rule, place and message) would be dropped by the
+        engine's de-duplication anyway, which keeps the first; skipping them keeps a set of
+        N workloads all selected by N Services from making N x N findings."""
+        owner = self.reported.get(what)
+        return owner is None or owner is target
+
+    def reported_by(self, what: tuple[Any, ...], target: Target) -> None:
+        """Record, once its check has finished, the target that reported ``what``."""
+        self.reported.setdefault(what, target)
+
+
+_INDEXES: dict[int, ManifestIndex] = {}
+
+
+def manifest_index(objects: list[K8sObject]) -> ManifestIndex:
+    """The index of a manifest set, built on first use. The few most recent sets are kept
+    (their targets are checked one after the other); keyed by the list's identity, which
+    the index holds, so the id cannot be reused while cached."""
+    index = _INDEXES.get(id(objects))
+    if index is None or index.objects is not objects:
+        index = ManifestIndex(objects)
+        while len(_INDEXES) >= 4:
+            del _INDEXES[next(iter(_INDEXES))]
+        _INDEXES[id(objects)] = index
+    return index
 
 
 def _service_target_ports(service: K8sObject, port: Any, named: dict[str, int]) -> set[int]:
@@ -282,21 +454,18 @@ def route_exposures(target: Target, labels: dict[str, Any], named: dict[str, int
     wl = target.workload
     if wl is None:
         return
-    services = {o.name: o for o in target.k8s_objects if o.kind == "Service" and same_namespace(o, wl)}
-    for obj in target.k8s_objects:
-        if obj.kind not in ("Ingress", "HTTPRoute", "GRPCRoute") or not same_namespace(obj, wl):
-            continue
-        for name, port, where in _route_backends(obj):
-            service = services.get(name)
-            if service is None:
-                continue
-            selector = node_value(service.node, "spec", "selector")
-            if not selector or not selector_matches(selector, labels):
-                continue
-            ports = _service_target_ports(service, port, named)
-            if ports:
-                yield Exposure(frozenset(ports), Location.of_node(obj.file, where),
-                               f"{obj.kind} {obj.name} routes to Service {name}")
+    index = manifest_index(target.k8s_objects)
+    ns = wl.namespace or "default"
+    found = []
+    for _, service, name, _ in index.matching(index.selecting, wl, labels):
+        found.extend((at, obj, name, service, port, where)
+                     for at, obj, port, where in index.backends[(ns, name)])
+    found.sort(key=lambda f: f[0])
+    for _, obj, name, service, port, where in found:
+        ports = _service_target_ports(service, port, named)
+        if ports:
+            yield Exposure(frozenset(ports), Location.of_node(obj.file, where),
+                           f"{obj.kind} {obj.name} routes to Service {name}")
 
 
 def helm_exposures(target: Target) -> Iterator[Exposure]:
@@ -326,12 +495,55 @@ def helm_exposures(target: Target) -> Iterator[Exposure]:
                    internal=internal)
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """A target's exposures: its own (compose, hostNetwork/hostPort), those through the
+    manifest set's Services and routes (``key`` names them in the set's index), Helm's."""
+
+    own: tuple[Exposure, ...]
+    key: object
+    shared: tuple[Exposure, ...]
+    helm: tuple[Exposure, ...]
+
+
+def _parts(target: Target) -> _Parts:
+    """Computed once per target: QS101-QS104 and QS201 all ask."""
+    parts = target.extra.get("_exposures")
+    if not isinstance(parts, _Parts):
+        key, shared = service_exposures(target)
+        parts = _Parts((*compose_exposures(target), *_host_exposures(target)), key, shared,
+                       tuple(helm_exposures(target)))
+        target.extra["_exposures"] = parts
+    return parts
+
+
 def exposures(target: Target) -> list[Exposure]:
-    return [*compose_exposures(target), *k8s_exposures(target), *helm_exposures(target)]
+    parts = _parts(target)
+    return [*parts.own, *parts.shared, *parts.helm]
 
 
 def exposures_of(target: Target, port: int | None) -> list[Exposure]:
-    return [e for e in exposures(target) if e.covers(port)]
+    parts = _parts(target)
+    shared = (manifest_index(target.k8s_objects).covering(parts.key, parts.shared, port)
+              if parts.shared else ())
+    return [*(e for e in parts.own if e.covers(port)), *shared, *(e for e in parts.helm if e.covers(port))]
+
+
+def own_exposures_of(target: Target, port: int | None) -> list[Exposure]:
+    """``exposures_of`` without the manifest set's Services and routes."""
+    parts = _parts(target)
+    return [*(e for e in parts.own if e.covers(port)), *(e for e in parts.helm if e.covers(port))]
+
+
+def reported_once(what: tuple[Any, ...], target: Target) -> tuple[bool, Callable[[], None]]:
+    """Whether ``target`` reports the findings ``what`` stands for on its shared exposures
+    (see ``ManifestIndex.first_to_report``), and what to call once its check has finished."""
+    parts = _parts(target)
+    if not parts.shared:
+        return True, lambda: None
+    index = manifest_index(target.k8s_objects)
+    key = (what, parts.key)
+    return index.first_to_report(key, target), lambda: index.reported_by(key, target)
 
 
 def api_published(target: Target) -> bool:
@@ -371,7 +583,10 @@ class PortPublishedPublicly(Rule):
         ports = qdrant_ports(target)
         labels = ports.public()
         authed = has_auth(target)
-        for exp in exposures(target):
+        note = unread_env_note(target)
+        parts = _parts(target)
+        report, done = reported_once((self.id, tuple(labels.items()), ports.metrics, authed, note), target)
+        for exp in (*parts.own, *(parts.shared if report else ()), *parts.helm):
             hit = sorted(p for p in labels if exp.covers(p))
             if not hit:
                 continue
@@ -388,8 +603,8 @@ class PortPublishedPublicly(Rule):
                 sev, tail = Severity.CRITICAL, "and no API key is set: anyone reaching it has full access"
             else:
                 sev, tail = self.severity, "the API key is then the only protection"
-            note = "" if authed or metrics_only or exp.internal else unread_env_note(target)
-            if note:
+            if note and not (authed or metrics_only or exp.internal):
                 sev, tail = min(sev, Severity.HIGH), tail + note
             yield self.finding(f"Qdrant port {names} is reachable from outside ({exp.how}); {tail}",
                                exp.location, severity=sev, target=target)
+        done()

@@ -6,7 +6,11 @@ from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Rule, Severity, Target
 from qdrantsec.lint.rules import cluster_enabled, flag, qdrant_ports
-from qdrantsec.lint.rules.qs102_port_published_publicly import exposures_of
+from qdrantsec.lint.rules.qs102_port_published_publicly import (
+    exposures_of,
+    own_exposures_of,
+    reported_once,
+)
 
 
 class P2pPortExposed(Rule):
@@ -34,14 +38,18 @@ class P2pPortExposed(Rule):
 
     def check(self, target: Target) -> Iterable[Finding]:
         port = qdrant_ports(target).p2p
-        for exp in exposures_of(target, port):
-            if not cluster_enabled(target):
-                sev = Severity.LOW
-                why = "cluster mode is off, so nothing listens there now, but enabling it would expose"
-                what = "the unauthenticated internal API"
-            elif flag(target, "service.enforce_internal_auth") is True:
-                sev, why, what = Severity.HIGH, "this exposes", "the internal API (internal auth is on)"
-            else:
-                sev, why, what = self.severity, "this exposes", "the internal API with no authentication"
+        if not cluster_enabled(target):
+            sev = Severity.LOW
+            why = "cluster mode is off, so nothing listens there now, but enabling it would expose"
+            what = "the unauthenticated internal API"
+        elif flag(target, "service.enforce_internal_auth") is True:
+            sev, why, what = Severity.HIGH, "this exposes", "the internal API (internal auth is on)"
+        else:
+            sev, why, what = self.severity, "this exposes", "the internal API with no authentication"
+        # the findings for Services/routes shared with an earlier workload of the manifest set
+        # are the same place and message as that workload's: it reports them once
+        report, done = reported_once((self.id, port, sev, why, what), target)
+        for exp in exposures_of(target, port) if report else own_exposures_of(target, port):
             yield self.finding(f"p2p port {port} is reachable from outside ({exp.how}); {why} {what}",
                                exp.location, severity=sev, target=target)
+        done()

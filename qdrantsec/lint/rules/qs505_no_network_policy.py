@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qdrantsec.lint.model import Finding, Location, Rule, Severity, Target
-from qdrantsec.lint.rules import node_value, pod_labels, same_namespace, selector_matches
+from qdrantsec.lint.rules import pod_labels
+from qdrantsec.lint.rules.qs102_port_published_publicly import manifest_index
 
 
 class NoNetworkPolicy(Rule):
@@ -33,16 +34,9 @@ class NoNetworkPolicy(Rule):
         wl = target.workload
         if wl is None:
             return
-        labels = pod_labels(wl)
-        for obj in target.k8s_objects:
-            if obj.kind != "NetworkPolicy" or not same_namespace(obj, wl):
-                continue
-            types = node_value(obj.node, "spec", "policyTypes")
-            if isinstance(types, list) and "Ingress" not in types:
-                continue
-            selector = node_value(obj.node, "spec", "podSelector")
-            if selector == {} or (selector and selector_matches(selector, labels)):
-                return
+        # the manifest set's policies, indexed once by namespace and selector labels
+        if manifest_index(target.k8s_objects).selected_by_policy(wl, pod_labels(wl)):
+            return
         name_node = wl.node.get("metadata", "name") or wl.node
         yield self.finding(f"no NetworkPolicy selects the pods of {wl.kind} {wl.name}",
                            Location.of_node(wl.file, name_node), target=target)
