@@ -36,7 +36,9 @@ matches = st.lists(st.builds(C.Match, json_paths, values), min_size=1, max_size=
 value_exists = st.one_of(st.none(), st.builds(lambda c, ms: C.ValueExists(c, tuple(ms)), names,
                                               matches))
 texts = st.one_of(st.none(), st.text(min_size=1, max_size=30).filter(lambda s: s.strip() != ""))
-exps = st.one_of(st.none(), st.integers(NOW + 120, min(NOW + 60 * 365 * 86400, MAX_TIMESTAMP)))
+# NOW is taken at import: the earliest exp must outlast a slow full-suite run (minutes), or
+# pyjwt and the CLI (which use the real clock) see the token as expired
+exps = st.one_of(st.none(), st.integers(NOW + 86400, min(NOW + 60 * 365 * 86400, MAX_TIMESTAMP)))
 specs = st.builds(C.TokenSpec, access=access, exp=exps, value_exists=value_exists,
                   subject=texts, sub=texts)
 
