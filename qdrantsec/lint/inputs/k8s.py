@@ -122,6 +122,7 @@ class Manifests:
         self.objects: list[K8sObject] = [o for f in files for o in objects_of(f)]
         self.lines = {f.path: f.lines() for f in files}
         self.label = label
+        self._by_name: dict[tuple[str, str | None, str], K8sObject] | None = None
         # kustomize-generated ConfigMaps/Secrets: a stand-in object (positioned at the
         # generator entry) per generator, and its keys with their local positions
         self.generated: dict[int, Generated] = {}
@@ -132,9 +133,15 @@ class Manifests:
             self.generated_objects.append(obj)
 
     def _find(self, kind: str, name: str | None, namespace: str | None) -> K8sObject | None:
-        for o in self.objects:
-            if o.kind == kind and o.name == name and (o.namespace or "default") == (namespace or "default"):
-                return o
+        if self._by_name is None:
+            # built once: every workload looks up its ConfigMaps/Secrets (a scan of the set
+            # per lookup was quadratic in the number of objects); the first of a name wins
+            self._by_name = {}
+            for o in self.objects:
+                self._by_name.setdefault((o.kind, o.name, o.namespace or "default"), o)
+        found = self._by_name.get((kind, name, namespace or "default"))
+        if found is not None:
+            return found
         # generated objects match by generator name, whatever the namespace (the
         # kustomization sets it for all) and hash suffix
         for o in self.generated_objects:
