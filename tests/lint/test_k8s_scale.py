@@ -115,3 +115,38 @@ def test_ingresses_and_policies(tmp_path: Path, capsys: pytest.CaptureFixture[st
     routes = [f for f in findings if f["rule"] == "QS102" and "Ingress" in str(f["message"])]
     assert len(routes) == 10
     assert not [f for f in findings if f["rule"] == "QS505"]  # every workload has its policy
+
+
+def _limit_memory() -> None:  # pragma: no cover - runs in the child before exec
+    import resource
+
+    limit = 1536 * 1024 * 1024  # 1.5 GB of address space: the run needs about a tenth of it
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.mark.parametrize(("shared", "extras"), [(False, True), (True, False)],
+                         ids=["own-labels", "shared-labels"])
+def test_three_thousand_workloads_and_services_lint_within_bounds(tmp_path: Path, shared: bool,
+                                                                  extras: bool) -> None:
+    """The CLI in a child process with its address space capped and a generous timeout: a
+    regression to per-workload scans of the whole set (minutes and 4.9 GB at this size)
+    fails here instead of hanging the suite. Not a benchmark: no timing is asserted."""
+    import subprocess
+    import sys
+
+    (tmp_path / "manifest.yaml").write_text(
+        scale_manifest(3000, shared_labels=shared, ingress=extras, policy=extras))
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from qdrantsec.cli.app import main; sys.exit(main(sys.argv[1:]))",
+         "lint", "--format", "json", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory, check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert proc.stderr == ""
+    findings = json.loads(proc.stdout)["findings"]
+    services = {str(f["message"]).split("(Service ")[1].split(" ")[0]
+                for f in findings if f["rule"] == "QS102" and "(Service " in str(f["message"])}
+    assert services == {f"qdrant-{i}" for i in range(3000)}
+    routed = [f for f in findings if f["rule"] == "QS102" and "(Ingress " in str(f["message"])]
+    assert len(routed) == (3000 if extras else 0)
+    assert len([f for f in findings if f["rule"] == "QS505"]) == (0 if extras else 3000)
