@@ -170,6 +170,12 @@ class FindingStore:
         for rec in self._records():
             yield unpack(rec)
 
+    def with_paths(self) -> Iterator[tuple[Finding, str | None]]:
+        """Each finding with the display path it was sorted by (None when it has no file):
+        what ``display_path`` answers for it, without asking again (a ``getcwd`` each)."""
+        for rec in self._records():
+            yield unpack(rec), rec[0] if rec[5] else None
+
     def __len__(self) -> int:
         if self._len is None:
             self._len = sum(1 for _ in self._records())

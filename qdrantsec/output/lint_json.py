@@ -25,13 +25,14 @@ from qdrantsec.output import to_json
 from qdrantsec.output.lint_formats import finding_path, input_path, ordered, summarize
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding, *, file: str | None = None) -> dict[str, Any]:
+    """``file``: the finding's display path when the caller has it already."""
     loc = f.location
     out: dict[str, Any] = {
         "rule": f.rule,
         "name": f.name,
         "severity": f.severity.label,
-        "file": finding_path(f),
+        "file": file if file is not None else finding_path(f),
         "line": loc.line or None,
         "column": (loc.column or None) if loc.line else None,
         "message": f.message,
@@ -70,14 +71,15 @@ def chunks(result: LintResult, *, show_suppressed: bool) -> Iterator[str]:
     so that a run with a hundred thousand findings is written without holding them all:
     a ``FindingStore`` is already in output order and is not sorted again."""
     found = result.findings
-    if getattr(found, "in_output_order", False):
-        items: Iterable[Finding] = (f for f in found if show_suppressed or not f.suppressed)
+    items: Iterable[tuple[Finding, str | None]]
+    if getattr(found, "in_output_order", False):  # with the display paths it sorted by
+        items = ((f, shown) for f, shown in found.with_paths() if show_suppressed or not f.suppressed)
     else:
-        items = ordered(found, show_suppressed)
+        items = ((f, None) for f in ordered(found, show_suppressed))
     yield '{\n  "findings": ['
     first = True
-    for f in items:
-        yield ("\n" if first else ",\n") + _indented(finding_dict(f))
+    for f, shown in items:
+        yield ("\n" if first else ",\n") + _indented(finding_dict(f, file=shown))
         first = False
     yield "]" if first else "\n  ]"
     rest = document(result, show_suppressed=show_suppressed, findings=False)
