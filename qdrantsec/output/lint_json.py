@@ -78,9 +78,15 @@ def chunks(result: LintResult, *, show_suppressed: bool) -> Iterator[str]:
         items = ((f, None) for f in ordered(found, show_suppressed))
     yield '{\n  "findings": ['
     first = True
+    batch: list[str] = []  # a few hundred findings per piece: fewer, larger writes
     for f, shown in items:
-        yield ("\n" if first else ",\n") + _indented(finding_dict(f, file=shown))
+        batch.append(("\n" if first else ",\n") + _indented(finding_dict(f, file=shown)))
         first = False
+        if len(batch) >= 256:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
     yield "]" if first else "\n  ]"
     rest = document(result, show_suppressed=show_suppressed, findings=False)
     yield ",\n" + to_json(rest)[2:] + "\n"
