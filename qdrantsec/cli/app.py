@@ -158,15 +158,47 @@ def _guard_std_streams() -> None:
         sys.stdout = _ClosedStdout()  # type: ignore[assignment]
 
 
+class _Interrupt:
+    """Ctrl-C seen by this process. Typer turns a KeyboardInterrupt into a silent exit 130
+    before it reaches the boundary, so a SIGINT handler notes it and the boundary says
+    ``interrupted`` unless the command ended on it as its normal way out (``audit tail -f``)."""
+
+    seen = False
+    handled = False
+
+
+def interrupt_handled() -> None:
+    """Called by a command for which Ctrl-C is the normal end: no error line."""
+    _Interrupt.handled = True
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _Interrupt.seen = True
+    raise KeyboardInterrupt
+
+
+def _install_sigint() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() \
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and exit with) its exit code. The only error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("QDRANTSEC_DEBUG", "") not in ("", "0")
     _guard_std_streams()
+    _Interrupt.seen = _Interrupt.handled = False
+    _install_sigint()
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=args, prog_name=PROG, standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if code == ExitCode.INTERRUPTED and _Interrupt.seen and not _Interrupt.handled:
+            _err("interrupted")
         sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
     except QdrantsecError as exc:
         if debug:

@@ -537,5 +537,8 @@ def tail(
             writer.write(entry)
             writer.flush()  # whoever reads a follower reads it as it goes
     except KeyboardInterrupt:
+        from qdrantsec.cli.app import interrupt_handled
+
         writer.flush()
+        interrupt_handled()  # Ctrl-C is how -f ends: exit 130, but no error line
         raise typer.Exit(130) from None

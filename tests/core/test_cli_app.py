@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -140,6 +142,22 @@ def test_keyboard_interrupt_exits_130(
     code, _, err = run(["key", "generate"], capsys)
     assert code == ExitCode.INTERRUPTED
     assert "Traceback" not in err
+
+
+def test_ctrl_c_exits_130_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    def interrupted(nbytes: int = 32) -> str:
+        os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as a terminal's Ctrl-C sends
+        time.sleep(5)
+        raise AssertionError("SIGINT did not interrupt")
+
+    monkeypatch.setattr("qdrantsec.secrets.generate_key", interrupted)
+    code, out, err = run(["key", "generate"], capsys)
+    assert code == ExitCode.INTERRUPTED
+    assert err == "qdrantsec: error: interrupted\n" and out == ""
 
 
 def test_python_dash_m_and_console_script() -> None:
