@@ -408,10 +408,22 @@ def rotate(
             count = _remint(remint, remint_out, new)  # type: ignore[arg-type]
             rt.event("phase", f"wrote {count} tokens signed with the new key to {remint_out} (0600)")
         jr.save()
-        outcome = X.run(rt)
+        outcome = _run(rt)
     finally:
         session.probe.close()
     _finish(outcome, fmt)
+
+
+def _run(rt: Any) -> Any:
+    from qdrantsec.rotation import executor as X
+
+    try:
+        return X.run(rt)
+    except KeyboardInterrupt:
+        from qdrantsec.cli.app import interrupt_handled
+
+        interrupt_handled()  # the 'halted' event already said where it stopped and what to do
+        raise
 
 
 # -- status / resume / abort ----------------------------------------------------------------
@@ -569,7 +581,6 @@ def resume_cmd(
           --new-key-file new.key --yes
     """
     from qdrantsec.errors import UsageError
-    from qdrantsec.rotation import executor as X
 
     jr, session, plan, new = _resumed(
         ctx, journal, inventory=inventory, restart_cmd=restart_cmd, api_key=api_key,
@@ -586,7 +597,7 @@ def resume_cmd(
         rt = _common(journal, fmt, session, plan, jr, new, mode=mode, switch_cmd=switch_cmd,
                      switch_timeout=switch_timeout, new_key_file=new_key_file)
         rt.event("phase", f"resuming run {jr.run_id} ({jr.state}, phase {jr.data.get('phase')})")
-        outcome = X.run(rt)
+        outcome = _run(rt)
     finally:
         session.probe.close()
     _finish(outcome, fmt)
