@@ -459,32 +459,34 @@ def read_backward_spooled(f: AuditFile, parser: LineParser, stdin: IO[bytes] | N
         for e in read_forward(f, parser, stdin):
             spool.write(e.raw + b"\n")
         spool.flush()
-        yield from _spool_backward(spool, parser.stats)
+        yield from _spool_backward(spool)
 
 
-def _spool_backward(spool: Any, stats: RunStats) -> Iterator[Entry]:
-    size = spool.seek(0, os.SEEK_END)
-    end = size
+def lines_backward(fh: Any) -> Iterator[bytes]:
+    """The non-empty lines of a seekable binary file, last first, one block in memory."""
+    end = fh.seek(0, os.SEEK_END)
     carry = b""
     while end > 0:
         start = max(0, end - BLOCK)
-        spool.seek(start)
-        data = spool.read(end - start) + carry
+        fh.seek(start)
+        data = fh.read(end - start) + carry
         end = start
         if start > 0:
             cut = data.find(b"\n")
             if cut == -1:
                 carry = data
                 continue
-            carry, body = data[:cut], data[cut + 1:]
+            carry, data = data[:cut], data[cut + 1:]
         else:
-            carry, body = b"", data
-        found = []
-        for line in body.split(b"\n"):
-            if line:
-                obj = json.loads(line)
-                found.append(Entry(parse_rfc3339(obj["timestamp"]), line, obj))
-        yield from reversed(found)
+            carry = b""
+        yield from (line for line in reversed(data.split(b"\n")) if line)
+
+
+def _spool_backward(spool: Any) -> Iterator[Entry]:
+    # the spool holds only lines already parsed and matched: no checks needed again
+    for line in lines_backward(spool):
+        obj = json.loads(line)
+        yield Entry(parse_rfc3339(obj["timestamp"]), line, obj)
 
 
 def entries(groups: list[list[AuditFile]], parser: LineParser, *, newest_first: bool,

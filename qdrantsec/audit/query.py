@@ -79,34 +79,13 @@ def _reread(spool: Any) -> Iterator[Entry]:
     from qdrantsec.audit.timeparse import parse_rfc3339
 
     peer: str | None = None
-    for line in _lines_backward(spool):
+    for line in files.lines_backward(spool):
         if line.startswith(b"\x00"):  # the peer of the entry written before it
             peer = line[1:].decode()
             continue
         obj = json.loads(line)
         yield Entry(parse_rfc3339(obj["timestamp"]), line, obj, peer)
         peer = None
-
-
-def _lines_backward(spool: Any) -> Iterator[bytes]:
-    import os
-
-    end = spool.seek(0, os.SEEK_END)
-    carry = b""
-    while end > 0:
-        start = max(0, end - files.BLOCK)
-        spool.seek(start)
-        data = spool.read(end - start) + carry
-        end = start
-        if start > 0:
-            cut = data.find(b"\n")
-            if cut == -1:
-                carry = data
-                continue
-            carry, data = data[:cut], data[cut + 1:]
-        else:
-            carry = b""
-        yield from (line for line in reversed(data.split(b"\n")) if line)
 
 
 def from_api(settings: Any, key: Any, q: Query, stats: RunStats, *, server_timeout: int | None,
