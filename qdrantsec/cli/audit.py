@@ -6,24 +6,14 @@ and a source (``qdrantsec.audit``); entries stream to ``qdrantsec.output.audit_*
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from enum import Enum
-from inspect import cleandoc
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from qdrantsec.cli import options as opt
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _reflow(func: F) -> F:
-    """Join the wrapped lines of each prose paragraph of a docstring (Typer's Rich help keeps
-    single line breaks); paragraphs starting with \\b stay verbatim."""
-    paragraphs = cleandoc(func.__doc__ or "").split("\n\n")
-    func.__doc__ = "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
-    return func
+_reflow = opt.reflow
 
 
 SRC = "Sources"

@@ -8,11 +8,25 @@ parameters and pass them to ``key_options``/``connection_settings``.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from qdrantsec.secrets import KeyOptions, SecretResolver
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reflow(func: F) -> F:
+    """Join the wrapped lines of each prose paragraph of a docstring (Typer's Rich help keeps
+    single line breaks); paragraphs starting with \\b stay verbatim."""
+    from inspect import cleandoc
+
+    paragraphs = cleandoc(func.__doc__ or "").split("\n\n")
+    func.__doc__ = "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+    return func
+
 
 KEYS = "Keys"
 CONN = "Connection"

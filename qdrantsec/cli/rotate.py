@@ -72,10 +72,7 @@ SwitchTimeout = Annotated[float, typer.Option(
     help="Timeout for --switch-cmd.")]
 
 
-def _reflow(func: Any) -> Any:
-    from qdrantsec.cli.token import _reflow as reflow
-
-    return reflow(func)
+_reflow = opt.reflow
 
 
 # -- keys and connections ----------------------------------------------------------------------
