@@ -153,16 +153,20 @@ class _Base:
         return render_template(self.spec.restart, self.spec.template_values())
 
     def restart(self) -> None:
-        command = self._restart_command()
-        result = self.runner.run(command, env_extra={}, timeout=self.timeout,
-                                 what=f"peer {self.spec.name}: restart").redacted(self._seen)
+        self._run_hook("restart", self._restart_command(), {}, RestartError,
+                       "fix the cause (or the peer's restart command in the inventory), make sure "
+                       "the peer runs, then run 'qdrantsec rotate-key resume'")
+
+    def _run_hook(self, kind: str, command: str, env: dict[str, str],
+                  error: type[RestartError] | type[ApplyError], hint: str) -> None:
+        """Run the peer's ``kind`` command; a failure raises ``error`` naming the peer, the
+        command, how it failed and its last stderr line (keys it saw shown as fingerprints)."""
+        result = self.runner.run(command, env_extra=env, timeout=self.timeout,
+                                 what=f"peer {self.spec.name}: {kind}").redacted(self._seen)
         if not result.ok:
-            raise RestartError(
-                f"peer {self.spec.name}: the restart command {_failure(result, self.timeout)}: {command}"
-                + _stderr_part(result),
-                hint="fix the cause (or the peer's restart command in the inventory), make sure "
-                     "the peer runs, then run 'qdrantsec rotate-key resume'",
-                peer=self.spec.name, result=result)
+            raise error(
+                f"peer {self.spec.name}: the {kind} command {_failure(result, self.timeout)}: {command}"
+                + _stderr_part(result), hint=hint, peer=self.spec.name, result=result)
 
 
 @dataclass
@@ -285,17 +289,10 @@ class CommandDriver(_Base):
         check_key(api_key, role="api_key")
         if alt_api_key is not None:
             check_key(alt_api_key, role="alt_api_key")
-        command = self._apply_command()
-        env = {API_KEY_ENV: api_key, ALT_API_KEY_ENV: alt_api_key or ""}
-        result = self.runner.run(command, env_extra=env, timeout=self.timeout,
-                                 what=f"peer {self.spec.name}: apply").redacted(self._seen)
-        if not result.ok:
-            raise ApplyError(
-                f"peer {self.spec.name}: the apply command {_failure(result, self.timeout)}: {command}"
-                + _stderr_part(result),
-                hint="fix the cause (or the peer's apply command in the inventory), then run "
-                     "'qdrantsec rotate-key resume'; the peer was not restarted",
-                peer=self.spec.name, result=result)
+        self._run_hook("apply", self._apply_command(),
+                       {API_KEY_ENV: api_key, ALT_API_KEY_ENV: alt_api_key or ""}, ApplyError,
+                       "fix the cause (or the peer's apply command in the inventory), then run "
+                       "'qdrantsec rotate-key resume'; the peer was not restarted")
         return None
 
 
