@@ -183,13 +183,19 @@ def _warn(message: str) -> None:
     warn(message)
 
 
+#: a compact JWS: a JSON header (base64url of '{"...' starts with eyJ), a payload, a signature
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+
+
 def looks_like_a_key(text: str) -> bool:
     """Whether a file or variable name given to qdrantsec is more likely the key itself
     (``--api-key-file "$KEY"``): then it is named by its fingerprint only, so that the
     mistake does not print the key into a terminal or a CI log. Keys as ``key generate``
     makes them (mixed case and digits), hex keys of 16 bytes or more, and PEM text
-    (``--ca-key "$(cat ca-key.pem)"``) count."""
+    (``--ca-key "$(cat ca-key.pem)"``) count, and so does a JWT."""
     if "-----BEGIN" in text or "PRIVATE KEY" in text:
+        return True
+    if _JWT.fullmatch(text):  # a token given where its file belongs (--token-file "$TOKEN")
         return True
     if len(text) < 16 or "/" in text or "." in text:
         return False

@@ -178,11 +178,13 @@ def _keys(admin: tuple[str | None, str | None, bool, str | None, str | None],
     if token_file is not None:
         from qdrantsec.errors import InputError
         from qdrantsec.fsutil import read_text
+        from qdrantsec.secrets import key_like_argument, shown_argument
         from qdrantsec.token.jws import clean_token, decode, require_readable
 
-        token = clean_token(read_text(token_file, what="token file", limit=64 * 1024))
+        with key_like_argument(token_file, "--token-file"):
+            token = clean_token(read_text(token_file, what="token file", limit=64 * 1024))
         if not token:
-            raise InputError(f"token file {token_file} is empty")
+            raise InputError(f"token file {shown_argument(token_file)} is empty")
         require_readable(decode(token))
     return ProbeKeys(admin_key, read_only, token)
 

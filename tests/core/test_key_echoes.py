@@ -131,3 +131,16 @@ def test_a_key_given_as_an_extra_argument_is_not_echoed_by_the_parser(
                           f"key, not shown: {fingerprint(KEY)}>)\n")
     code, _, err = run(["token", "mint", "-c", "docs:r", "--no-such-option"], capsys)
     assert code == 2 and "no such option: --no-such-option" in err  # ordinary words stay
+
+
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhY2Nlc3MiOiJyIn0."
+       "c2lnbmF0dXJlLW9mLWEtdGVzdC10b2tlbi1vbmx5")
+
+
+def test_a_token_given_as_the_token_file_is_not_echoed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert looks_like_a_key(JWT) and not looks_like_a_key("tokens/reader.jwt")
+    code, out, err = run(["probe", "http://127.0.0.1:9", "--token-file", JWT], capsys)
+    assert code == 2 and out == ""
+    guarded(err, JWT)
