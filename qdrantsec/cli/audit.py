@@ -165,19 +165,22 @@ def _window(since: str | None, until: str | None, time_from: str | None, time_to
 
 
 class Source:
-    """Where entries come from: ``kind`` is files, api or peers."""
+    """Where entries come from: ``kind`` is files, api or peers. A --dir is kept as its name
+    and listed only when the entries are read (``_entries``), after every option has been
+    checked: a bad --filter is a usage error even when the directory is empty."""
 
-    def __init__(self, kind: str, paths: list[str] | None = None, urls: list[str] | None = None) -> None:
+    def __init__(self, kind: str, paths: list[str] | None = None, urls: list[str] | None = None,
+                 directory: str | None = None) -> None:
         self.kind = kind
         self.paths = paths or []
         self.urls = urls or []
+        self.directory = directory
 
 
 def _source(ctx: typer.Context, paths: list[str] | None, directory: str | None, url: str | None,
             peers: str | None) -> Source:
     from typer._click.core import ParameterSource
 
-    from qdrantsec.audit import files
     from qdrantsec.errors import UsageError
 
     url_given = url is not None and ctx.get_parameter_source("url") != ParameterSource.ENVIRONMENT
@@ -191,7 +194,7 @@ def _source(ctx: typer.Context, paths: list[str] | None, directory: str | None, 
             raise UsageError("- (standard input) cannot be combined with other files")
         return Source("files", paths=list(paths))
     if directory is not None:
-        return Source("files", paths=files.list_dir(directory))
+        return Source("files", directory=directory)
     if peers is not None:
         urls = [u.strip() for u in peers.split(",") if u.strip()]
         if not urls:
@@ -221,25 +224,27 @@ def _entries(src: Source, q: Any, stats: Any, conn: dict[str, Any], keys: dict[s
             from qdrantsec.errors import UsageError
 
             raise UsageError("--api-key-stdin is for --url/--peers; audit files need no key")
+        if src.directory is not None:
+            from qdrantsec.audit import files
+
+            src.paths = files.list_dir(src.directory)
         stdin = sys.stdin.buffer if src.paths == ["-"] and sys.stdin is not None else None
         if src.paths == ["-"] and stdin is None:
             from qdrantsec.errors import InputError
 
             raise InputError("standard input is not available (it is closed)")
         return Q.from_files(src.paths, q, stats, stdin=stdin)
-    key = _key(keys)
     timeout = conn["timeout"]
     server_timeout = max(1, int(timeout) - 1)
-    if src.kind == "api":
-        settings = opt.connection_settings(url=src.urls[0], **conn)
-        settings.base_url()
-        return Q.from_api(_with_prefix(settings), key, q, stats, server_timeout=server_timeout,
-                          transport=transport)
     peers = []
-    for u in src.urls:
+    for u in src.urls:  # every URL is checked before the key is read
         settings = _with_prefix(opt.connection_settings(url=u, **conn))
         settings.base_url()
         peers.append((u.rstrip("/"), settings))
+    key = _key(keys)
+    if src.kind == "api":
+        return Q.from_api(peers[0][1], key, q, stats, server_timeout=server_timeout,
+                          transport=transport)
     return Q.from_peers(peers, key, q, stats, server_timeout=server_timeout, transport=transport)
 
 

@@ -431,3 +431,25 @@ def test_help_texts_survive_rich_markup() -> None:
     res = run("audit", "query", "--help")
     assert res.code == 0 and res.err == ""
     assert "ignored when files or --dir are given" in " ".join(res.out.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("command", ["query", "summary"])
+@pytest.mark.parametrize(("option", "message"), [
+    (["--filter", "bogus=1"], "unknown audit field 'bogus'"),
+    (["--since", "yesterdayish"], "--since: bad time 'yesterdayish'"),
+    (["--api-key-stdin"], "--api-key-stdin is for --url/--peers; audit files need no key"),
+])
+def test_option_errors_come_before_the_inputs(tmp_path: Path, command: str, option: list[str],
+                                              message: str) -> None:
+    # the directory is empty (an input error), but the option is wrong: the usage error wins
+    d = tmp_path / "audit"
+    d.mkdir()
+    res = run("audit", command, "--dir", str(d), *option)
+    assert res.code == 2 and res.out == ""
+    assert res.err.splitlines()[0] == "qdrantsec: error: " + message
+
+
+def test_a_bad_url_is_reported_before_the_key_file_is_read(tmp_path: Path) -> None:
+    res = run("audit", "query", "--url", "nourl", "--api-key-file", str(tmp_path / "missing.key"))
+    assert res.code == 2
+    assert res.err.splitlines()[0] == "qdrantsec: error: --url 'nourl' has no scheme"
