@@ -265,6 +265,11 @@ def _run(
         keep = [f for f in result.findings if not f.suppressed or f.suppression == "baseline"]
         count = suppress.write_baseline(write_baseline, keep)
         note(f"qdrantsec: wrote {count} findings to {write_baseline}")
+    # a run with nothing to lint is refused (exit 2) after the reports are written, and
+    # they say so (SARIF: executionSuccessful false)
+    refused = None
+    if not result.errors and not result.targets and not allow_empty:
+        refused = _nothing_linted(paths, len(result.files))
     for fmt, out in pairs:
         color = False
         if fmt == "auto":
@@ -272,7 +277,7 @@ def _run(
             color = color and out is None
         # the report in pieces (JSON a finding at a time): a large run's is never held whole
         text = render_chunks(result, fmt, color=color, show_suppressed=show_suppressed,
-                             rules=rules, tool_version=__version__)  # type: ignore[arg-type]
+                             rules=rules, tool_version=__version__, refused=refused)  # type: ignore[arg-type]
         stream = _std_stream(out)
         if out is None or stream is not None:
             # -o /dev/stdout writes through sys.stdout: a second open of the same file
@@ -291,8 +296,8 @@ def _run(
             atomic_write(out, text, overwrite=True, stream_ok=True)  # -o /dev/stdout works
     if result.errors:
         return int(ExitCode.USAGE)
-    if not result.targets and not allow_empty:
-        raise InputError(_nothing_linted(paths, len(result.files)), hint=(
+    if refused is not None:
+        raise InputError(refused, hint=(
             "-v lists the files skipped and why; --kind KIND lints a file as KIND; --allow-empty "
             "accepts a run with nothing to lint"))
     return suppress.exit_code_for(result.findings, threshold, exit_zero)

@@ -137,8 +137,10 @@ def render(
     show_suppressed: bool,
     rules: list[RuleSpec],
     tool_version: str,
+    refused: str | None = None,
 ) -> str:
-    """The whole output of one format, ending with a newline."""
+    """The whole output of one format, ending with a newline. ``refused``: why the command
+    refuses a run that found no error (SARIF reports the execution as failed)."""
     if fmt == "text":
         from qdrantsec.output import lint_text
 
@@ -150,7 +152,7 @@ def render(
     if fmt == "sarif":
         from qdrantsec.output import lint_sarif
 
-        return lint_sarif.render(result, rules=rules, tool_version=tool_version)
+        return lint_sarif.render(result, rules=rules, tool_version=tool_version, refused=refused)
     if fmt == "github":
         from qdrantsec.output import lint_github
 
@@ -170,6 +172,7 @@ def render_chunks(
     show_suppressed: bool,
     rules: list[RuleSpec],
     tool_version: str,
+    refused: str | None = None,
 ) -> Iterator[str]:
     """``render``'s text in pieces to write one after the other: JSON a finding at a time
     (a large run's report is never held whole), the other formats in one piece."""
@@ -179,4 +182,4 @@ def render_chunks(
         yield from lint_json.chunks(result, show_suppressed=show_suppressed)
         return
     yield render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,
-                 tool_version=tool_version)
+                 tool_version=tool_version, refused=refused)

@@ -156,7 +156,10 @@ def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
     return out
 
 
-def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str) -> dict[str, Any]:
+def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
+             refused: str | None = None) -> dict[str, Any]:
+    """``refused``: why the command refuses the run although it found no error (lint with
+    nothing to lint exits 2): an error notification, and the execution is not successful."""
     infos = rule_index(rules, result.findings)
     index = {rid: i for i, rid in enumerate(infos)}
     reader = cached_reader()
@@ -183,7 +186,11 @@ def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str) ->
         }
         for f in findings if not (f.location.file or f.location.url)
     ]
-    invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
+    if refused:
+        notifications.append({"level": "error", "message": {"text": refused}})
+    # SARIF 2.1.0 3.20.14: whether the tool's execution succeeded, not whether it found
+    # results; a run that read nothing it could lint and exits 2 did not succeed
+    invocation: dict[str, Any] = {"executionSuccessful": not result.errors and not refused}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     return {
@@ -207,5 +214,6 @@ def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str) ->
     }
 
 
-def render(result: LintResult, *, rules: list[RuleSpec], tool_version: str) -> str:
-    return to_json(document(result, rules=rules, tool_version=tool_version)) + "\n"
+def render(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
+           refused: str | None = None) -> str:
+    return to_json(document(result, rules=rules, tool_version=tool_version, refused=refused)) + "\n"

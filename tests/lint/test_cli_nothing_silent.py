@@ -111,6 +111,26 @@ def test_errors_reach_every_format(repo: Path, capsys: Cap) -> None:
     assert code == 2 and invocation["executionSuccessful"] is False
 
 
+def test_sarif_of_a_refused_run_says_the_execution_failed(repo: Path, capsys: Cap) -> None:
+    # SARIF's executionSuccessful is about the run, not its results: a run that found no
+    # Qdrant deployment exits 2, and its report must not claim success
+    write(repo / "deploy" / "ci.yml", "on: push\n")
+    code, out, err = lint(capsys, "deploy", "--format", "sarif")
+    assert code == 2 and err.startswith("qdrantsec: error: no Qdrant deployment found in deploy")
+    (invocation,) = json.loads(out)["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["message"]["text"].startswith("no Qdrant deployment found")
+    # the same run accepted with --allow-empty succeeded; so did one with findings
+    code, out, _ = lint(capsys, "deploy", "--format", "sarif", "--allow-empty")
+    assert code == 0
+    assert json.loads(out)["runs"][0]["invocations"] == [{"executionSuccessful": True}]
+    write(repo / "deploy" / "config.yaml", OPEN_CONFIG)
+    code, out, _ = lint(capsys, "deploy", "--format", "sarif")
+    run = json.loads(out)["runs"][0]
+    assert code == 1 and run["results"] and run["invocations"] == [{"executionSuccessful": True}]
+
+
 def test_ignore_unknown_skips_named_files_as_a_walk_does(repo: Path, capsys: Cap) -> None:
     """The pre-commit hook passes every changed YAML file by name."""
     write(repo / "ci.yml", "on: push\n")
