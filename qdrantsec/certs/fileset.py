@@ -102,8 +102,7 @@ def write_set(directory: Path, entries: list[Entry]) -> Written:
 def _fresh(directory: Path, real: Path, entries: list[Entry]) -> Written:
     stage = _make_stage(real.parent, real.name, directory)
     try:
-        for e in entries:
-            _write_file(stage / e.name, e.data, e.mode)
+        _write_files(stage, entries)
         _fsync_dir(stage)
         try:
             os.rename(stage, real)  # fails if DIR appeared meanwhile: nothing is replaced
@@ -149,7 +148,7 @@ def _swap(directory: Path, real: Path, entries: list[Entry]) -> Written | None:
                 taken.add(bak)
                 backups.append(bak)
                 crash_point()
-            _write_file(stage / e.name, e.data, e.mode)
+        _write_files(stage, entries)
         st = os.stat(real)
         os.chmod(stage, stat.S_IMODE(st.st_mode))
         with contextlib.suppress(OSError):  # keep the owner when we may (root)
@@ -179,8 +178,8 @@ def _in_place(directory: Path, real: Path, entries: list[Entry]) -> Written:
     plan: list[dict[str, str | None]] = []
     try:
         taken = set(os.listdir(real))
+        _write_files(stage, entries)  # on disk before the manifest that makes them count
         for e in entries:
-            _write_file(stage / e.name, e.data, e.mode)
             bak = None
             if os.path.lexists(real / e.name):
                 bak = _free_name(e.name, taken)
@@ -188,7 +187,7 @@ def _in_place(directory: Path, real: Path, entries: list[Entry]) -> Written:
             plan.append({"name": e.name, "backup": bak})
         import json  # (here, not at the top: only the in-place way has a manifest)
 
-        _write_file(stage / MANIFEST, json.dumps(plan).encode(), 0o600)
+        _write_files(stage, [Entry(MANIFEST, json.dumps(plan).encode(), 0o600)])
         _fsync_dir(stage)
     except BaseException:
         _remove_tree(stage)
@@ -257,6 +256,23 @@ def _make_stage(parent: Path, name: str, shown: Path) -> Path:
     return stage
 
 
+def _write_files(stage: Path, entries: list[Entry]) -> None:
+    """Write every file of the set, then fsync each: all of them are on disk when this
+    returns (the caller then fsyncs the directory and makes the set visible).
+
+    Each write also asks the kernel to start writing the data out (``posix_fadvise``
+    DONTNEED starts the writeback), so the first fsync's journal commit carries every
+    file's blocks and the later fsyncs find their data already there: on ext4, 14 files
+    took 2 ms this way against 6 ms with a write and an fsync per file (up to 30 ms when
+    other processes were writing; bench/RESULTS.md). One ``syncfs`` of the file system would
+    be cheaper still on a quiet disk, but it also writes out every other process's dirty
+    data on that file system: 150 ms behind a writer of large files."""
+    for e in entries:
+        _write_file(stage / e.name, e.data, e.mode)
+    for e in entries:
+        _fsync_file(stage / e.name)
+
+
 def _write_file(path: Path, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
@@ -264,10 +280,24 @@ def _write_file(path: Path, data: bytes, mode: int) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
+        if _FADV_DONTNEED is not None:
+            with contextlib.suppress(OSError):  # only a hint: the fsync below is what counts
+                os.posix_fadvise(fd, 0, 0, _FADV_DONTNEED)
     finally:
         os.close(fd)
     crash_point()
+
+
+_FADV_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", None) if hasattr(os, "posix_fadvise") else None
+
+
+def _fsync_file(path: Path) -> None:
+    """fsync a file just written (and closed) in our own staging directory."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
