@@ -172,8 +172,18 @@ def _keys(admin: tuple[str | None, str | None, bool, str | None, str | None],
         role="api_key", required=False, allow_prompt=False)
     read_only = None
     if read_only_key_file is not None:
-        read_only = resolver.resolve(opt.key_options(file=read_only_key_file), role="read_only_api_key",
-                                     required=True, allow_prompt=False)
+        from qdrantsec.errors import QdrantsecError
+
+        try:
+            read_only = resolver.resolve(opt.key_options(file=read_only_key_file),
+                                         role="read_only_api_key", required=True, allow_prompt=False)
+        except QdrantsecError as exc:
+            if exc.hint and "--api-key" in exc.hint:
+                # the resolver's hints name the admin key's options (--api-key-file, -env,
+                # -stdin); this key has only --read-only-key-file
+                exc.hint = ("--read-only-key-file takes a path; to pass the key from a variable, "
+                            "use --read-only-key-file <(printenv NAME)")
+            raise
     token = None
     if token_file is not None:
         from qdrantsec.errors import InputError

@@ -170,6 +170,23 @@ def test_usage_errors_exit_2(probe: Any, args: list[str], message: str) -> None:
     assert "Traceback" not in run.err
 
 
+def test_key_file_hints_name_the_option_given(probe: Any, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # the key itself given where its file belongs: the hint names the option that was used
+    # (it named --api-key-file for --read-only-key-file) and the key is never echoed
+    monkeypatch.chdir(tmp_path)
+    key = "Abcdefghijklmnop1234567890"
+    run = probe("http://h:6333", "--read-only-key-file", key)
+    assert run.code == 2 and key not in run.err
+    assert run.err.startswith("qdrantsec: error: key file not found, and its name looks like a key")
+    (hint,) = [line for line in run.err.splitlines() if line.startswith("qdrantsec: hint: ")]
+    assert hint.startswith("qdrantsec: hint: --read-only-key-file takes a path")
+    assert "--api-key" not in run.err
+    admin = probe("http://h:6333", "--api-key-file", key)
+    assert admin.code == 2 and key not in admin.err
+    assert "qdrantsec: hint: --api-key-file takes a path" in admin.err
+
+
 def test_list_and_explain(probe: Any) -> None:
     listing = probe("--list-checks")
     assert listing.code == 0 and listing.out.splitlines()[0].split() == ["ID", "NAME", "SEVERITY", "SUMMARY"]
