@@ -112,10 +112,11 @@ def probe(
     metrics_port: Annotated[int | None, typer.Option(
         "--metrics-port", metavar="PORT", min=1, max=65535, rich_help_panel=CHECKS,
         help="service.metrics_port: check it on every URL's host.")] = None,
-    p2p_port: Annotated[int, typer.Option(
+    p2p_port: Annotated[int | None, typer.Option(
         "--p2p-port", metavar="PORT", min=1, max=65535, rich_help_panel=CHECKS,
-        help="The p2p port tried (TCP connect only) on every URL's host; peer URIs from "
-             "GET /cluster are tried too.")] = 6335,
+        help="The p2p port tried (TCP connect only) on every URL's host (default: the port "
+             "GET /cluster gives for the URL's peer, else 6335); peer URIs from GET /cluster "
+             "are tried too.")] = None,
     cert_expiry_days: Annotated[int, typer.Option(
         "--cert-expiry-days", metavar="N", min=0, rich_help_panel=CHECKS,
         help="Report a server certificate that expires within N days (QP203).")] = 30,
@@ -203,7 +204,8 @@ def _run(targets: list[str], *, fmt: str, output: str | None, fail_on: str, rate
          tls: tuple[str | None, str | None, str | None, bool],
          admin: tuple[str | None, str | None, bool, str | None, str | None],
          read_only_key_file: str | None, token_file: str | None, allow_http_keys: bool,
-         metrics_urls: list[str], metrics_port: int | None, p2p_port: int, cert_expiry_days: int) -> int:
+         metrics_urls: list[str], metrics_port: int | None, p2p_port: int | None,
+         cert_expiry_days: int) -> int:
     from qdrantsec import __version__
     from qdrantsec.errors import UsageError
     from qdrantsec.exit_codes import ExitCode

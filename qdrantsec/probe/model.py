@@ -47,7 +47,8 @@ class ProbeKeys:
 @dataclass(frozen=True)
 class ProbeOptions:
     cert_expiry_days: int = 30
-    p2p_port: int = 6335
+    #: --p2p-port; None: the port GET /cluster gives for the URL's peer, else Qdrant's 6335
+    p2p_port: int | None = None
     metrics_urls: tuple[str, ...] = ()
     #: send keys over plain http:// (off: a probe must not leak the keys it checks)
     allow_http_keys: bool = False

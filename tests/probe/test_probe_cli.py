@@ -249,6 +249,9 @@ def test_p2p_port_reachable(probe: Any, module_peer_factory: Any, tmp_path: Path
     from_cluster = probe(peer.url, "--api-key-file", admin, "--allow-http-keys", "--format", "json")
     finding = next(f for f in from_cluster.json()["findings"] if f["rule"] == "QP601")
     assert "in GET /cluster" in finding["message"]
+    assert finding["url"] == f"tcp://127.0.0.1:{peer.p2p_port}"
+    # the port the deployment named is used: no note about a guessed 6335 being closed
+    assert "6335" not in from_cluster.err and "p2p port" not in from_cluster.err
 
 
 def test_a_server_that_never_stops_sending(probe: Any) -> None:

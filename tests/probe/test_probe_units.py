@@ -141,3 +141,46 @@ def test_legacy_context_offers_only_that_version() -> None:
     if ctx is None:
         pytest.skip("the local OpenSSL cannot offer TLS 1.1")
     assert ctx.minimum_version == ctx.maximum_version == ssl.TLSVersion.TLSv1_1
+
+
+def _cluster_ctx(cluster: dict[str, object] | None, p2p_port: int | None = None) -> object:
+    from qdrantsec.probe.context import TargetContext
+    from qdrantsec.probe.http import Prober
+    from qdrantsec.probe.model import ProbeKeys, ProbeOptions
+    from qdrantsec.qdrant.client import ConnectionSettings
+
+    return TargetContext("http://127.0.0.1:6333", "http", "127.0.0.1", 6333,
+                         Prober(ConnectionSettings(url="http://127.0.0.1:6333"), RateLimit(1000), "rid"),
+                         ProbeKeys(), ProbeOptions(p2p_port=p2p_port), cluster=cluster)
+
+
+def test_p2p_ports_come_from_the_deployment_when_it_names_them() -> None:
+    """GET /cluster names the peers' p2p URIs: the URL's host is tried on its own peer's
+    port, and neither a note nor a finding speaks of a guessed 6335."""
+    import socket
+
+    from qdrantsec.probe.checks import cluster
+    from tests.peer.peerlib import free_port
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        open_port, closed_port = listener.getsockname()[1], free_port()
+        status = {"status": "enabled", "peer_id": 7, "peers": {
+            "7": {"uri": f"http://127.0.0.1:{open_port}/"},
+            "9": {"uri": f"http://127.0.0.1:{closed_port}/"}}}
+        ctx = _cluster_ctx(status)
+        found = list(cluster.run_p2p([ctx]))  # type: ignore[list-item]
+        assert [f.location.url for f in found] == [f"tcp://127.0.0.1:{open_port}"]
+        assert found[0].message == (f"the p2p port 127.0.0.1:{open_port} accepts connections "
+                                    "(127.0.0.1 with the p2p port of its peer 7 in GET /cluster)")
+        (note,) = ctx.notes  # type: ignore[attr-defined]
+        assert note.startswith(f"p2p port 127.0.0.1:{closed_port} (peer 9 in GET /cluster (http://")
+        assert "6335" not in note
+        # an explicit --p2p-port is tried as asked, besides the peers' own ports
+        given = cluster.p2p_endpoints(_cluster_ctx(status, p2p_port=closed_port))  # type: ignore[arg-type]
+        assert given[0] == ("127.0.0.1", closed_port, f"127.0.0.1 with --p2p-port {closed_port}")
+    finally:
+        listener.close()
+    # nothing read from GET /cluster: Qdrant's default, said to be the default
+    (guess,) = cluster.p2p_endpoints(_cluster_ctx(None))  # type: ignore[arg-type]
+    assert guess == ("127.0.0.1", 6335, "127.0.0.1 with Qdrant's default p2p port")

@@ -36,23 +36,38 @@ class PeerVersionsDiffer(ProbeCheck):
 
 CHECKS = (P2pPortReachable, PeerVersionsDiffer)
 
+DEFAULT_P2P_PORT = 6335  # Qdrant's cluster.p2p.port
+
 
 def p2p_endpoints(ctx: TargetContext) -> list[tuple[str, int, str]]:
-    """(host, port, where it came from): the URL's host with --p2p-port, and every peer URI
-    /cluster listed."""
-    out = [(ctx.host, ctx.options.p2p_port, f"{ctx.host} with --p2p-port {ctx.options.p2p_port}")]
-    peers = (ctx.cluster or {}).get("peers")
+    """(host, port, where it came from): the URL's host, and every peer URI GET /cluster
+    listed. The URL's host is tried with --p2p-port when given, else with the port of its
+    own peer (``peer_id``) in GET /cluster, and only when that is unknown with Qdrant's
+    default: a guessed 6335 must not stand for a port the deployment named."""
+    cluster = ctx.cluster or {}
+    listed: list[tuple[str, int, str]] = []
+    own: tuple[int, str] | None = None
+    peers = cluster.get("peers")
     if isinstance(peers, dict):
         for peer_id, info in sorted(peers.items()):
             uri = info.get("uri") if isinstance(info, dict) else None
             parts = urlsplit(uri) if isinstance(uri, str) else None
             if parts and parts.hostname:
                 try:
-                    port = parts.port or 6335
+                    port = parts.port or DEFAULT_P2P_PORT
                 except ValueError:
                     continue
-                out.append((parts.hostname, port, f"peer {peer_id} in GET /cluster ({uri})"))
-    return out
+                listed.append((parts.hostname, port, f"peer {peer_id} in GET /cluster ({uri})"))
+                if str(peer_id) == str(cluster.get("peer_id")):
+                    own = (port, str(peer_id))
+    given = ctx.options.p2p_port
+    if given is not None:
+        first = (ctx.host, given, f"{ctx.host} with --p2p-port {given}")
+    elif own is not None:
+        first = (ctx.host, own[0], f"{ctx.host} with the p2p port of its peer {own[1]} in GET /cluster")
+    else:
+        first = (ctx.host, DEFAULT_P2P_PORT, f"{ctx.host} with Qdrant's default p2p port")
+    return [first, *listed]
 
 
 def run_p2p(targets: list[TargetContext]) -> Iterator[Finding]:
