@@ -686,6 +686,28 @@ def test_audit_timeout_error_text() -> None:
     assert str(err) == err.message == err.wire == "Timeout: Operation 'x' timed out after 1s"
 
 
+def test_leader_is_soft_state_learnt_only_from_the_leader(
+    tmp_path: pathlib.Path, driver_root: list[DriverPeer]
+) -> None:
+    """raft-rs keeps leader_id in memory: a restarted follower knows no leader until the
+    leader's own message reaches it; other followers' heartbeats do not teach it."""
+    p1, p2, p3 = _start_three(tmp_path, driver_root)
+    all3 = [p1, p2, p3]
+    wait_for(lambda: _agreement(all3, leader=p1), what="agreement")
+    leader_id = p1.cluster()["peer_id"]
+    p1.kill()
+    p2.restart()
+    # p3 heartbeats p2 (and its replies succeed) for a while: p2 still has no leader
+    wait_for(lambda: p2.uri not in p3.cluster()["message_send_failures"], what="p3 -> p2 sends")
+    time.sleep(1.0)
+    assert p2.cluster()["raft_info"]["leader"] == 0
+    assert p3.cluster()["raft_info"]["leader"] == leader_id   # not restarted: still knows it
+    p1.start()
+    wait_for(lambda: p2.cluster()["raft_info"]["leader"] == leader_id or None,
+             what="p2 learns the leader from p1")
+    wait_for(lambda: _agreement(all3, leader=p1), what="agreement after p1 back")
+
+
 def test_catch_up_after_downtime_and_pending_while_leader_down(
     tmp_path: pathlib.Path, driver_root: list[DriverPeer]
 ) -> None:
@@ -815,6 +837,8 @@ def test_enforce_internal_auth_key_mismatch(tmp_path: pathlib.Path, driver_root:
     assert 'message: "Invalid API key or JWT"' in f["latest_error"]
     f = wait_for(lambda: unauthenticated(p2, p1), what="p2->p1 401")
     assert wait_for(lambda: unauthenticated(p3, p2), what="p3->p2 401")
+    # p2 refuses the leader's heartbeats, so it never learns who the leader is
+    assert p2.cluster()["raft_info"]["leader"] == 0
     grown = wait_for(
         lambda: (x := p1.cluster()["message_send_failures"].get(p2.uri)) and x["count"] > f["count"] and x,
         what="count grows",

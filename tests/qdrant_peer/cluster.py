@@ -17,6 +17,9 @@ Simplifications (also listed in the README section "Audit and cluster"):
   ``term`` is 1 on a new deployment and grows by one each time the leader process starts again
   (standing in for the election a leader restart causes in Raft); the restarted leader also
   appends a ``noop`` entry, like a new Raft leader.  Followers adopt the highest term they see.
+  The leader id is soft state, as in raft-rs: a follower learns it only from a message the
+  leader itself sent, so a restarted follower reports ``leader: 0`` until the leader's next
+  heartbeat reaches it (with ``enforce_internal_auth`` and a key it refuses: never).
   While the leader is down nothing can be committed: followers queue collection changes
   (``pending_operations``) and retry.
 - **Heartbeats.**  Every peer sends a heartbeat to every other known peer every 200 ms
@@ -424,14 +427,19 @@ class Cluster:
             self.peer_id = int(state["peer_id"])
             self._peers = {int(k): str(v) for k, v in state.get("peers", {}).items()}
             self._term = int(state.get("term", 0))
-            self._leader = int(state.get("leader", 0))
+            # Raft's leader id is soft state (raft-rs keeps it in memory only; Qdrant's
+            # /cluster reads it from the soft state): a restarted follower knows no leader
+            # until a message from the leader reaches it.  Only the leader-for-ever of this
+            # simplified consensus knows itself again at once (standing in for its election).
+            persisted_leader = int(state.get("leader", 0))
+            self._leader = persisted_leader if persisted_leader == int(state["peer_id"]) else 0
             self._log = list(state.get("log", []))
             if uri is not None and self._peers.get(self.peer_id) not in (None, uri):
                 log.warning("this peer's URI changed to %s", uri)
             self.uri = uri or self._peers.get(self.peer_id) or default_uri
             self._peers.setdefault(self.peer_id, self.uri)
             self._peers[self.peer_id] = self.uri
-            self._leader_restart = self._leader == self.peer_id
+            self._leader_restart = self._leader == self.peer_id and self._leader != 0
             if bootstrap:
                 log.info("persisted cluster state found; ignoring --bootstrap %s", bootstrap)
         else:
@@ -619,9 +627,7 @@ class Cluster:
                 if resp["term"] > self._term:
                     self._term = resp["term"]
                     self._save_state()
-            leader = resp.get("leader")
-            if self._leader == 0 and isinstance(leader, int) and leader:
-                self._leader = leader
+            # a reply does not teach the leader: in Raft only the leader's own messages do
             self._ready_cond.notify_all()
 
     def _heartbeat_body(self, pid: int) -> dict[str, Any]:
@@ -837,9 +843,12 @@ class Cluster:
             if isinstance(term, int) and term > self._term:
                 self._term = term
                 self._save_state()
+            # Raft followers take the leader id from the leader's own messages (raft-rs sets
+            # leader_id = m.from on MsgAppend/MsgHeartbeat of the current term); another
+            # follower's heartbeat (which Raft does not have) teaches nothing
             leader = body.get("leader")
-            newer = self._leader == 0 or (isinstance(term, int) and term >= self._term)
-            if isinstance(leader, int) and leader and leader != self._leader and newer:
+            current = isinstance(term, int) and term >= self._term
+            if isinstance(leader, int) and leader and leader == sender and current:
                 self._leader = leader
             if isinstance(sender, int) and sender in self._peers:
                 uri = body.get("uri")
