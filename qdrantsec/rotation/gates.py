@@ -7,6 +7,22 @@ non-zero leader and term, consensus working, no pending operations, and
 ``message_send_failures`` not growing once the restarted peer is back; and every
 collection's replicas Active with no shard transfers. What a peer accepts is checked by
 sending each key to ``GET /collections`` (200 accepted, 401/403 refused).
+
+The observation window (``--settle``) can end early on positive evidence, and a clear
+refusal ends the wait at once:
+
+- Qdrant keeps the Raft leader id in memory only (raft-rs soft state), so a restarted
+  follower that reports the agreed leader has accepted a message the leader sent it after it
+  came back. A send that succeeds removes the sender's ``message_send_failures`` entry for
+  that URI. So when the restarted peer knows the leader, no peer records a failed send to it
+  and it records none itself, and that holds with no count growing anywhere for
+  ``EVIDENCE_HOLD`` seconds (a follower answers the leader's message at once, so a refused
+  answer shows within a round trip), the internal calls to and from it work: the window ends.
+  Without that evidence (a stale entry no one sends to again, say) the whole window is
+  waited.
+- Sends refused for authentication (tonic's ``Unauthenticated`` / ``PermissionDenied``) that
+  keep growing for the whole window once the peer is back cannot heal by waiting: the gate
+  fails then instead of waiting for ``--peer-timeout`` while internal calls fail.
 """
 
 from __future__ import annotations
@@ -25,6 +41,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from qdrantsec.secrets import Secret
 
 POLL = 0.1
+#: how long the positive evidence must hold before the observation window may end early
+EVIDENCE_HOLD = 0.3
+#: tonic status names of sends refused for authentication (facts 2.6)
+AUTH_REFUSALS = ("Unauthenticated", "PermissionDenied")
 
 
 @dataclass(frozen=True)
@@ -170,9 +190,10 @@ class FailureWatch:
                 errors[(name, uri)] = str(entry.get("latest_error") or "")
         self.samples.append((when, counts, errors))
 
-    def growing(self, now: float, settle: float, since: float) -> list[str] | None:
-        """Entries that grew over the last ``settle`` seconds (samples taken after
-        ``since``); None when there is not yet ``settle`` seconds of history."""
+    def grown(self, now: float, settle: float, since: float) -> list[tuple[str, str, int, str]] | None:
+        """``(peer, uri, count, latest error)`` of the entries that grew over the last
+        ``settle`` seconds (samples taken after ``since``); None when there is not yet
+        ``settle`` seconds of history."""
         window = [s for s in self.samples if s[0] >= since]
         if not window or now - window[0][0] < settle:
             return None
@@ -183,13 +204,41 @@ class FailureWatch:
         assert base is not None
         _, old, _ = base
         _, cur, err = window[-1]
-        out = []
-        for key, count in sorted(cur.items()):
-            if count > old.get(key, 0):
-                name, uri = key
-                out.append(f"{name}: sends to {uri} failing ({count} failures"
-                           + (f", latest: {err[key]}" if err.get(key) else "") + ")")
-        return out
+        return [(name, uri, count, err.get((name, uri), ""))
+                for (name, uri), count in sorted(cur.items()) if count > old.get((name, uri), 0)]
+
+    def growing(self, now: float, settle: float, since: float) -> list[str] | None:
+        """:meth:`grown`, as problem lines."""
+        entries = self.grown(now, settle, since)
+        if entries is None:
+            return None
+        return [describe_failure(*e) for e in entries]
+
+
+def describe_failure(name: str, uri: str, count: int, error: str) -> str:
+    return (f"{name}: sends to {uri} failing ({count} failures"
+            + (f", latest: {error}" if error else "") + ")")
+
+
+def _uri_of(status: Mapping[str, Any] | None) -> str | None:
+    st = status or {}
+    uri = (st.get("peers") or {}).get(str(st.get("peer_id")), {}).get("uri")
+    return uri if isinstance(uri, str) and uri else None
+
+
+def link_evidence(statuses: Mapping[str, Mapping[str, Any] | None], restarted: str | None) -> bool:
+    """Positive evidence that internal calls to and from ``restarted`` work now (see the
+    module docstring); with no restarted peer: no peer records any failed send."""
+    if restarted is None:
+        return all(not (st or {}).get("message_send_failures") for st in statuses.values())
+    me = statuses.get(restarted)
+    uri = _uri_of(me)
+    if me is None or uri is None or not (me.get("raft_info") or {}).get("leader"):
+        return False
+    if me.get("message_send_failures"):
+        return False
+    return all(uri not in ((st or {}).get("message_send_failures") or {})
+               for name, st in statuses.items() if name != restarted)
 
 
 # -- the gate ------------------------------------------------------------------------
@@ -255,6 +304,7 @@ class Gate:
         # the failure watch starts when the restarted peer first answers at all (its /readyz
         # may still say 503 while it catches up): its failures must not grow from then on
         up_since: float | None = None if restarted else start
+        evidence_since: float | None = None
         ready = restarted is None
         problems: list[str] = ["not checked yet"]
         last_report = start
@@ -273,23 +323,29 @@ class Gate:
                 found, statuses = self.check_once()
                 problems += found
                 watch.add(now, statuses)
-                grown = watch.growing(now, settle, up_since)
-                if grown is None:
-                    problems.append(f"watching internal calls for {settle:g} s")
+                if ready and not problems and link_evidence(statuses, restarted):
+                    evidence_since = now if evidence_since is None else evidence_since
                 else:
-                    problems += grown
+                    evidence_since = None
+                grown = watch.grown(now, settle, up_since)
+                if grown is None and evidence_since is not None:
+                    grown = watch.grown(now, min(settle, EVIDENCE_HOLD), evidence_since)
+                if grown is None:
+                    problems.append(f"watching internal calls for up to {settle:g} s")
+                else:
+                    refused = [g for g in grown if any(a in g[3] for a in AUTH_REFUSALS)]
+                    if refused and ready and now - up_since >= settle:
+                        # refused for the whole window since the peer is back: no healing
+                        return GateResult(False, ["internal calls refused: " + "; ".join(
+                            describe_failure(*g) for g in refused)], {}, now - start)
+                    problems += [describe_failure(*g) for g in grown]
             if not problems and restarted is not None:
                 # the keys were loaded at start-up: waiting longer cannot change them
                 wrong = self.key_problems(restarted, accepts, rejects)
                 if wrong:
                     return GateResult(False, wrong, {}, now - start)
             if not problems:
-                uris = {}
-                for name, st in statuses.items():
-                    pid = str((st or {}).get("peer_id"))
-                    uri = ((st or {}).get("peers") or {}).get(pid, {}).get("uri")
-                    if uri:
-                        uris[name] = uri
+                uris = {name: u for name, st in statuses.items() if (u := _uri_of(st))}
                 return GateResult(True, [], uris, now - start)
             if now - start >= timeout:
                 return GateResult(False, problems, {}, now - start)

@@ -55,7 +55,8 @@ GATE_CHECKS: tuple[str, ...] = (
     "GET /cluster on every peer: the same peer set ({n} peers), the same non-zero leader and "
     "term, consensus_thread_status working, pending_operations 0",
     "every collection: all replicas Active on every peer, no shard transfers",
-    "message_send_failures on every peer not growing (for {settle} s after the peer is back): "
+    "message_send_failures on every peer not growing (for {settle} s after the peer is back, "
+    "or 0.3 s once it knows the leader and no send to or from it has failed since): "
     "internal calls work (a 401 here is an internal-auth mismatch that /readyz cannot see)",
 )
 

@@ -42,6 +42,12 @@ class SimPeer:
     no_start: bool = False
     ignore_config: bool = False
     restarts: int = 0
+    # Raft's leader id is soft state: after a restart, unknown until the leader's message
+    # (a heartbeat every 0.2 s) is accepted
+    up_at: float = 0.0
+    knows_leader: bool = True
+    #: failure entries that never change (a URI no one sends to again)
+    stale_failures: dict[str, Any] = field(default_factory=dict)
 
     def accepted(self) -> set[str]:
         return {k for k in self.running if k}
@@ -76,7 +82,16 @@ class SimCluster:
                                              "latest_error": err}
             else:
                 self.broken_since.pop(key, None)
-        return out
+        return {**sender.stale_failures, **out}
+
+    def leader_of(self, p: SimPeer) -> int:
+        leader = self.peers[self.names[0]]
+        if p is leader:
+            return leader.pid
+        if not p.knows_leader and leader.up and self.clock.now() - p.up_at >= 0.2 \
+                and (not p.enforce or leader.running[0] in p.accepted()):
+            p.knows_leader = True
+        return leader.pid if p.knows_leader else 0
 
 
 class SimProbe:
@@ -112,7 +127,8 @@ class SimProbe:
         assert path == "/cluster", path
         return {"status": "enabled", "peer_id": p.pid,
                 "peers": {str(q.pid): {"uri": self.c.uri(q.name)} for q in self.c.peers.values()},
-                "raft_info": {"term": 1, "commit": 5, "pending_operations": 0, "leader": 1},
+                "raft_info": {"term": 1, "commit": 5, "pending_operations": 0,
+                              "leader": self.c.leader_of(p)},
                 "consensus_thread_status": {"consensus_thread_status": "working"},
                 "message_send_failures": self.c.internal_failures(p)}
 
@@ -160,6 +176,8 @@ class SimDriver:
             p.up = False
             return
         p.up = True
+        p.up_at = self.cluster.clock.now()
+        p.knows_leader = False
         if not p.ignore_config:
             p.running = p.config
 

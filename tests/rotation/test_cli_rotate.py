@@ -251,7 +251,7 @@ def test_help_texts_survive_rich_markup(capsys: pytest.CaptureFixture[str]) -> N
     code, out, err = _cli(["rotate-key", "--help"], capsys)
     assert code == 0 and err == ""
     flat = " ".join(out.replace("│", " ").split())
-    assert "healthy again (default: 120)." in flat and "a peer is back (default: 2)." in flat
+    assert "healthy again (default: 120)." in flat and "a peer is back, at most (default: 2;" in flat
 
 
 def test_ctrl_c_says_where_it_stopped_and_what_to_do(cluster: Cluster, tmp_path: Path) -> None:

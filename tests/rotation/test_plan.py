@@ -8,7 +8,13 @@ import pytest
 
 from qdrantsec.errors import InputError, UsageError
 from qdrantsec.output.rotate_progress import print_plan
-from qdrantsec.rotation.gates import FailureWatch, cluster_problems, collection_problems
+from qdrantsec.rotation.gates import (
+    FailureWatch,
+    GateResult,
+    cluster_problems,
+    collection_problems,
+    link_evidence,
+)
 from qdrantsec.rotation.plan import PlannedPeer, Sequence, build_plan, choose_sequence
 from qdrantsec.rotation.preflight import check_new_key, internal_auth_from
 from qdrantsec.secrets import Secret
@@ -157,6 +163,57 @@ def test_failure_watch_tells_growing_from_stale() -> None:
         "a: sends to http://p2:6335 failing (7 failures, latest: 401)"]
     sample(2.6, None)                                          # a success clears the entry
     assert watch.growing(2.6, 1.0, since=0.0) == []
+
+
+def test_link_evidence() -> None:
+    def st(pid: str, leader: int = 1, failures: dict | None = None) -> dict:  # type: ignore[type-arg]
+        out = _status(leader=leader)
+        out["peer_id"] = int(pid)
+        out["message_send_failures"] = failures or {}
+        return out
+
+    p2_down = {"http://p2:6335": {"count": 4, "latest_error": "Unavailable"}}
+    assert link_evidence({"a": st("1"), "b": st("2")}, "b")
+    assert not link_evidence({"a": st("1"), "b": st("2", leader=0)}, "b")       # no leader yet
+    assert not link_evidence({"a": st("1", failures=p2_down), "b": st("2")}, "b")  # not cleared
+    own = {"http://p1:6335": {"count": 1, "latest_error": "Unauthenticated"}}
+    assert not link_evidence({"a": st("1"), "b": st("2", failures=own)}, "b")
+    # another peer's stale entry for a third URI does not concern the restarted one
+    other = {"http://p9:6335": {"count": 1, "latest_error": "Unavailable"}}
+    assert link_evidence({"a": st("1", failures=other), "b": st("2")}, "b")
+    assert not link_evidence({"a": st("1", failures=other), "b": st("2")}, None)
+    assert link_evidence({"a": st("1"), "b": st("2")}, None)
+
+
+def _restart_in_sim(name: str, *, enforce: bool = False, running: tuple[str | None, str | None] | None = None,
+                    settle: float = 2.0, stale: bool = False) -> GateResult:
+    from tests.rotation.sim import make
+
+    cluster, _probe, gate, drivers = make(["n1", "n2", "n3"], enforce=enforce)
+    if stale:   # n3 once failed to send to n2 and never sent to it again
+        cluster.peers["n3"].stale_failures = {cluster.uri(name): {"count": 2, "latest_error": "x"}}
+    if running is not None:
+        cluster.peers[name].config = running
+    drivers[name].restart()
+    return gate.wait_healthy(timeout=30.0, settle=settle, restarted=name)
+
+
+def test_gate_window_ends_early_on_evidence_else_waits_it_out() -> None:
+    quick = _restart_in_sim("n2")
+    assert quick.ok and quick.waited < 1.0          # the sim's clock: 0.2 s heartbeat + 0.3 s hold
+    slow = _restart_in_sim("n2", stale=True)
+    assert slow.ok and slow.waited >= 2.0           # no evidence: the whole --settle window
+    assert _restart_in_sim("n2", settle=0.0).ok
+
+
+def test_gate_fails_fast_on_refused_internal_calls() -> None:
+    from tests.rotation.sim import NEW
+
+    # the 3-step promote under enforce_internal_auth: n2 only accepts NEW, the others send OLD
+    res = _restart_in_sim("n2", enforce=True, running=(NEW.value, None))
+    assert not res.ok and 2.0 <= res.waited < 30.0
+    assert res.problems[0].startswith("internal calls refused: ")
+    assert "Unauthenticated" in res.problems[0]
 
 
 # -- progress renderers ---------------------------------------------------------------------
