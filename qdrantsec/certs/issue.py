@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from qdrantsec.certs import keys
+from qdrantsec.certs import der, keys
 from qdrantsec.certs.names import SanName
 from qdrantsec.certs.profiles import Profile, eku_oids
 from qdrantsec.errors import InputError
@@ -21,11 +21,24 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 @dataclass
 class CA:
-    cert: Any  # cryptography.x509.Certificate
     key: Any = field(repr=False)  # private keys never appear in a repr (tracebacks, logs)
     cert_pem: bytes = field(repr=False)
     key_pem: bytes = field(repr=False)
     reused: bool
+    subject: bytes = field(repr=False)  # DER of its subject name: the leaves' issuer
+    key_id: bytes = field(repr=False)  # its subject key identifier: the leaves' authority key id
+    not_after: dt.datetime
+    loaded: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def cert(self) -> Any:
+        """The certificate as a ``cryptography.x509.Certificate`` (parsed on first use:
+        ``certs generate`` itself does not import ``cryptography.x509``)."""
+        if self.loaded is None:
+            from cryptography import x509
+
+            self.loaded = x509.load_pem_x509_certificate(self.cert_pem)
+        return self.loaded
 
 
 @dataclass
@@ -33,9 +46,19 @@ class Leaf:
     profile: Profile
     name: str
     sans: list[SanName]
-    cert: Any
     cert_pem: bytes = field(repr=False)
     key_pem: bytes = field(repr=False)
+    not_after: dt.datetime
+    loaded: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def cert(self) -> Any:
+        """The certificate as a ``cryptography.x509.Certificate`` (parsed on first use)."""
+        if self.loaded is None:
+            from cryptography import x509
+
+            self.loaded = x509.load_pem_x509_certificate(self.cert_pem)
+        return self.loaded
 
 
 def random_serial() -> int:
@@ -46,17 +69,6 @@ def random_serial() -> int:
             return serial
 
 
-def _hash_for(key: Any) -> Any:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-        return None
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
-        return hashes.SHA384()
-    return hashes.SHA256()
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
@@ -64,51 +76,35 @@ def _now() -> dt.datetime:
 def new_ca(kind: keys.KeyType, *, days: int = CA_DAYS, now: dt.datetime | None = None,
            common_name: str | None = None) -> CA:
     """A self-signed CA that can sign leaves only (pathlen 0)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.x509.oid import NameOID
-
     now = now or _now()
     key = keys.generate(kind)
     cn = common_name or f"qdrantsec CA {os.urandom(4).hex()}"
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "qdrantsec"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(random_serial())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=False, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
-                       critical=False)
-        .sign(key, _hash_for(key))
-    )
-    return CA(cert, key, cert.public_bytes(serialization.Encoding.PEM), keys.private_pem(key),
-              reused=False)
+    subject = der.name([(der.ORGANIZATION, "qdrantsec"), (der.CN, cn)])
+    key_id = der.key_identifier(key.public_key())
+    not_after = now + dt.timedelta(days=days)
+    algorithm, sign = der.signer(key)
+    tbs = der.tbs_certificate(
+        serial=random_serial(), algorithm=algorithm, issuer=subject, subject=subject,
+        not_before=now - CLOCK_SKEW, not_after=not_after, public_key=key.public_key(),
+        extensions=[
+            der.basic_constraints(ca=True, path_length=0),
+            der.key_usage(key_cert_sign=True, crl_sign=True),
+            der.subject_key_id(key_id),
+            der.authority_key_id(key_id),
+        ])
+    cert_pem = der.pem(der.sign_certificate(tbs, algorithm, sign))
+    return CA(key, cert_pem, keys.private_pem(key), reused=False, subject=subject, key_id=key_id,
+              not_after=not_after)
 
 
 def issue(ca: CA, profile: Profile, name: str, sans: list[SanName], kind: keys.KeyType, *,
           days: int = LEAF_DAYS, now: dt.datetime | None = None) -> Leaf:
     """A leaf certificate for ``profile`` signed by ``ca``; ``name`` is the subject CN."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.x509.oid import NameOID
-
     now = now or _now()
     # DNS names first, then IP addresses, each in the order given
     sans = [s for s in sans if s.kind == "dns"] + [s for s in sans if s.kind == "ip"]
     not_after = now + dt.timedelta(days=days)
-    ca_end = ca.cert.not_valid_after_utc
+    ca_end = ca.not_after
     if not_after > ca_end:
         raise InputError(
             f"the {profile.name} certificate for {name} would outlive the CA "
@@ -116,41 +112,22 @@ def issue(ca: CA, profile: Profile, name: str, sans: list[SanName], kind: keys.K
             hint="use fewer --days, or a newer CA",
         )
     key = keys.generate(kind)
-    is_rsa = kind.family == "rsa"
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name[:64])]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(random_serial())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=is_rsa,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(eku_oids(profile.eku)), critical=False)  # type: ignore[arg-type]
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(_aki(ca.cert), critical=False)
-    )
+    extensions = [
+        der.basic_constraints(ca=False, path_length=None),
+        der.key_usage(digital_signature=True, key_encipherment=kind.family == "rsa"),
+        der.ext_key_usage(eku_oids(profile.eku)),
+        der.subject_key_id(der.key_identifier(key.public_key())),
+        der.authority_key_id(ca.key_id),
+    ]
     if sans:
-        general = [x509.DNSName(s.value) if s.kind == "dns" else x509.IPAddress(ipaddress.ip_address(s.value))
-                   for s in sans]
-        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
-    cert = builder.sign(ca.key, _hash_for(ca.key))
-    return Leaf(profile, name, list(sans), cert, cert.public_bytes(serialization.Encoding.PEM),
-                keys.private_pem(key))
-
-
-def _aki(ca_cert: Any) -> Any:
-    from cryptography import x509
-
-    try:
-        ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-    except x509.ExtensionNotFound:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
+        extensions.append(der.subject_alt_names([(s.kind, s.value) for s in sans]))
+    algorithm, sign = der.signer(ca.key)
+    tbs = der.tbs_certificate(
+        serial=random_serial(), algorithm=algorithm, issuer=ca.subject,
+        subject=der.name([(der.CN, name[:64])]), not_before=now - CLOCK_SKEW, not_after=not_after,
+        public_key=key.public_key(), extensions=extensions)
+    cert_pem = der.pem(der.sign_certificate(tbs, algorithm, sign))
+    return Leaf(profile, name, list(sans), cert_pem, keys.private_pem(key), not_after)
 
 
 def load_ca(cert_data: bytes, key_data: bytes, cert_src: str, key_src: str,
@@ -185,6 +162,11 @@ def load_ca(cert_data: bytes, key_data: bytes, cert_src: str, key_src: str,
     problem = keys.unsupported_by_qdrant(cert.public_key())
     if problem:
         raise InputError(f"CA certificate {cert_src}: {problem}")
-    from cryptography.hazmat.primitives import serialization
-
-    return CA(cert, key, cert.public_bytes(serialization.Encoding.PEM), key_data, reused=True)
+    try:
+        key_id = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:  # the leaves' authority key id is then the key's own
+        key_id = der.key_identifier(cert.public_key())
+    f = keys.formats()
+    return CA(key, cert.public_bytes(f.Encoding.PEM), key_data, reused=True,
+              subject=cert.subject.public_bytes(), key_id=key_id, not_after=cert.not_valid_after_utc,
+              loaded=cert)

@@ -65,15 +65,23 @@ def generate(kind: KeyType) -> Any:
     return ed25519.Ed25519PrivateKey.generate()
 
 
+def formats() -> Any:
+    """The module with ``Encoding``, ``PrivateFormat``, ``PublicFormat`` and ``NoEncryption``.
+
+    ``cryptography.hazmat.primitives.serialization`` re-exports them, but importing it also
+    loads the SSH and PKCS#12 code and every cipher (4 ms of ``certs generate``); they are
+    defined in ``_serialization``, which the key modules import anyway."""
+    try:
+        from cryptography.hazmat.primitives import _serialization as module
+    except ImportError:  # a cryptography that moved them: the public module has them
+        from cryptography.hazmat.primitives import serialization as module
+    return module
+
+
 def private_pem(key: Any) -> bytes:
     """Unencrypted PKCS#8 PEM, what Qdrant reads."""
-    from cryptography.hazmat.primitives import serialization
-
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    f = formats()
+    return key.private_bytes(f.Encoding.PEM, f.PrivateFormat.PKCS8, f.NoEncryption())
 
 
 def load_private(data: bytes, source: str) -> Any:
@@ -122,7 +130,6 @@ def unsupported_by_qdrant(public_key: Any) -> str | None:
 
 
 def same_public_key(a: Any, b: Any) -> bool:
-    from cryptography.hazmat.primitives import serialization
-
-    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    f = formats()
+    fmt = (f.Encoding.DER, f.PublicFormat.SubjectPublicKeyInfo)
     return bool(a.public_bytes(*fmt) == b.public_bytes(*fmt))

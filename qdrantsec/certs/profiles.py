@@ -36,11 +36,13 @@ CLIENT = Profile("client", (CLIENT_AUTH,), needs_sans=False)
 PROFILES = {p.name: p for p in (SERVER, PEER, CLIENT)}
 
 
-def eku_oids(names: tuple[str, ...]) -> list[object]:
-    from cryptography.x509.oid import ExtendedKeyUsageOID
+#: RFC 5280 4.2.1.12 (id-kp-serverAuth, id-kp-clientAuth)
+_EKU_OIDS = {SERVER_AUTH: "1.3.6.1.5.5.7.3.1", CLIENT_AUTH: "1.3.6.1.5.5.7.3.2"}
 
-    table = {SERVER_AUTH: ExtendedKeyUsageOID.SERVER_AUTH, CLIENT_AUTH: ExtendedKeyUsageOID.CLIENT_AUTH}
-    return [table[n] for n in names]
+
+def eku_oids(names: tuple[str, ...]) -> list[str]:
+    """The dotted OIDs of EKU names (no ``cryptography.x509.oid``: it imports all of x509)."""
+    return [_EKU_OIDS[n] for n in names]
 
 
 def eku_name(oid: object) -> str:

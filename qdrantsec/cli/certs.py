@@ -155,8 +155,7 @@ def generate(
     warn(RELOAD_WARNING)
 
 
-def _cert_line(role: str, path: Path, cert: Any, sans: list[str]) -> list[str]:
-    end = cert.not_valid_after_utc
+def _cert_line(role: str, path: Path, end: Any, sans: list[str]) -> list[str]:
     lines = [f"  {role:<7} {_v(path)}  expires {end:%Y-%m-%d}"]
     if sans:
         lines.append(f"          SANs: {_v(', '.join(sans))}")
@@ -178,9 +177,9 @@ def _generate_text(cs: Any, snippets: Any) -> str:
     if cs.ca.reused:
         lines.append(f"CA {_v(cs.ca_origin)}: {_v(cs.ca.cert.subject.rfc4514_string())}")
     lines += ["", "Certificates:"]
-    lines += _cert_line("CA", cs.ca_path, cs.ca.cert, [])
+    lines += _cert_line("CA", cs.ca_path, cs.ca.not_after, [])
     for i in cs.leaves:
-        lines += _cert_line(i.leaf.profile.name, i.cert_path, i.leaf.cert, _sans(i))
+        lines += _cert_line(i.leaf.profile.name, i.cert_path, i.leaf.not_after, _sans(i))
     lines += ["", "Qdrant config (YAML):", "", snippets.yaml.rstrip(), "",
               "Or as environment variables:", "", snippets.env.rstrip(), "",
               "Kubernetes secrets:", "", snippets.kubectl.rstrip()]
@@ -192,13 +191,13 @@ def _generate_json(cs: Any, snippets: Any) -> dict[str, Any]:
         "out": str(cs.out),
         "ca": {"origin": cs.ca_origin, "cert": str(cs.ca_path),
                "subject": cs.ca.cert.subject.rfc4514_string(),
-               "not_after": cs.ca.cert.not_valid_after_utc.isoformat()},
+               "not_after": cs.ca.not_after.isoformat()},
         "files": [{"path": str(f.path), "what": f.what, "mode": f"{f.mode:04o}",
                    "written": not f.unchanged} for f in cs.files],
         "backups": [str(b) for b in cs.backups],
         "certificates": [{"profile": i.leaf.profile.name, "name": i.leaf.name, "cert": str(i.cert_path),
                           "key": str(i.key_path), "sans": _sans(i),
-                          "not_after": i.leaf.cert.not_valid_after_utc.isoformat()} for i in cs.leaves],
+                          "not_after": i.leaf.not_after.isoformat()} for i in cs.leaves],
         "config": {"yaml": {"single_node": snippets.single_yaml, "cluster_peer": snippets.cluster_yaml},
                    "env": snippets.env, "kubectl": snippets.kubectl},
     }
