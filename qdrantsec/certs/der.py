@@ -200,6 +200,28 @@ def sign_certificate(tbs: bytes, algorithm: bytes, sign: Callable[[bytes], bytes
     return seq(tbs, algorithm, tlv(0x03, b"\x00" + sign(tbs)))
 
 
+_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+_CURVES = {"secp256r1": ("1.2.840.10045.3.1.7", 32), "secp384r1": ("1.3.132.0.34", 48)}
+
+
+def ec_private_key_info(key: Any) -> bytes | None:
+    """PKCS#8 PrivateKeyInfo of a P-256 or P-384 key, as OpenSSL writes it: the named curve
+    in the algorithm, an RFC 5915 ECPrivateKey (version 1, the private value padded to the
+    curve's size, the uncompressed public point) inside. None for other keys."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _CURVES:
+        return None
+    curve, size = _CURVES[key.curve.name]
+    from qdrantsec.certs.keys import formats
+
+    f = formats()
+    point = key.public_key().public_bytes(f.Encoding.X962, f.PublicFormat.UncompressedPoint)
+    inner = seq(integer(1), tlv(0x04, key.private_numbers().private_value.to_bytes(size, "big")),
+                tlv(0xA1, tlv(0x03, b"\x00" + point)))
+    return seq(integer(0), seq(oid(_EC_PUBLIC_KEY), oid(curve)), tlv(0x04, inner))
+
+
 def pem(der: bytes, label: str = "CERTIFICATE") -> bytes:
     """PEM text of ``der``: 64 base64 characters a line, as OpenSSL and cryptography write."""
     lines = [b2a_base64(der[i:i + 48], newline=False) for i in range(0, len(der), 48)]

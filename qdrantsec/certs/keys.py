@@ -7,14 +7,12 @@ below 2048 bits are left out on purpose: ring cannot use them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from qdrantsec.errors import InputError
 
 
-@dataclass(frozen=True)
-class KeyType:
+class KeyType(NamedTuple):  # (immutable; not a frozen dataclass, whose creation costs a start-up ms)
     name: str
     family: str  # "ec", "rsa" or "ed25519"
     size: int  # curve bits or modulus bits; 256 for Ed25519
@@ -79,7 +77,15 @@ def formats() -> Any:
 
 
 def private_pem(key: Any) -> bytes:
-    """Unencrypted PKCS#8 PEM, what Qdrant reads."""
+    """Unencrypted PKCS#8 PEM, what Qdrant reads.
+
+    ECDSA keys (the default) are encoded by ``der.ec_private_key_info``, to the same bytes:
+    ``private_bytes`` imports all of ``serialization`` (3 ms) to check its ``NoEncryption``."""
+    from qdrantsec.certs import der
+
+    info = der.ec_private_key_info(key)
+    if info is not None:
+        return der.pem(info, "PRIVATE KEY")
     f = formats()
     return key.private_bytes(f.Encoding.PEM, f.PrivateFormat.PKCS8, f.NoEncryption())
 

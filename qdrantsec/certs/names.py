@@ -9,7 +9,7 @@ least two labels, and match exactly one label.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from qdrantsec.errors import InputError
 
@@ -18,9 +18,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@dataclass(frozen=True, order=True)
-class SanName:
-    """One subjectAltName entry: ``kind`` is ``"dns"`` or ``"ip"``; ``value`` normalised."""
+class SanName(NamedTuple):
+    """One subjectAltName entry: ``kind`` is ``"dns"`` or ``"ip"``; ``value`` normalised.
+
+    Immutable, hashable and ordered by (kind, value). (A NamedTuple rather than a frozen
+    dataclass: creating that class ran ten generated methods through ``exec`` at each
+    start, about 1.5 ms of ``certs generate``.)"""
 
     kind: str
     value: str

@@ -167,3 +167,39 @@ def test_a_key_it_cannot_sign_with() -> None:
 
     with pytest.raises(InputError, match="cannot sign with a"):
         der.signer(ed448.Ed448PrivateKey.generate())
+
+
+def test_ec_private_keys_are_the_pkcs8_cryptography_writes() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def reference(key: Any) -> bytes:
+        return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+    for curve in (ec.SECP256R1(), ec.SECP384R1()):
+        for value in (1, 2**130 + 5):  # private values with leading zero bytes
+            key = ec.derive_private_key(value, curve)
+            assert keys.private_pem(key) == reference(key)
+        for _ in range(50):
+            key = ec.generate_private_key(curve)
+            assert keys.private_pem(key) == reference(key)
+    for other in (ec.generate_private_key(ec.SECP521R1()), ed25519.Ed25519PrivateKey.generate(),
+                  rsa.generate_private_key(65537, 2048)):
+        assert der.ec_private_key_info(other) is None
+        assert keys.private_pem(other) == reference(other)
+
+
+def test_generate_does_not_import_x509_or_serialization(tmp_path: Any) -> None:
+    # what the encoders above are for: `certs generate` stays off cryptography.x509 and the
+    # serialization package (the benchmark against mkcert, bench/bench_certs.py)
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from qdrantsec.certs import bundle, snippets; "
+            "cs = bundle.generate(bundle.Request(out=Path(sys.argv[1]), peer_count=3, clients=['app'])); "
+            "snippets.build(cs, sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.startswith(('cryptography.x509', "
+            "'cryptography.hazmat.primitives.serialization'))))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "tls")], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert len(list((tmp_path / "tls").iterdir())) == 12
