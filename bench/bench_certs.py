@@ -6,7 +6,10 @@ Both use ECDSA P-256 leaves (mkcert's CA is always RSA 3072; qdrantsec's is P-25
 starts from an empty directory (and an empty CAROOT for mkcert); alternating the tools in
 the same loop keeps machine noise fair to both.
 
-    .venv/bin/python bench/bench_certs.py [--runs 15]
+    .venv/bin/python bench/bench_certs.py [--runs 15] [--where]
+
+The load average is printed before and after: the machine the results were recorded on is
+shared, and a busy CPU hurts the Python side more than mkcert's Go.
 """
 
 from __future__ import annotations
@@ -95,10 +98,15 @@ def timed(fn: Callable[[Path], None]) -> float:
 WHERE = r"""
 import os, sys, time, tempfile
 from pathlib import Path
+tc = time.perf_counter()
+import qdrantsec.cli.app, qdrantsec.cli.certs  # what the command has loaded before its body runs
 t0 = time.perf_counter()
-import cryptography.x509
+# the cryptography modules generate uses: keys (ec, with the Rust bindings) and the OpenSSL
+# backend, which ec.ECDSA imports when a certificate is signed
+import cryptography.hazmat.primitives.asymmetric.ec
+import cryptography.hazmat.backends.openssl.backend
 t1 = time.perf_counter()
-from qdrantsec.certs import bundle, snippets
+from qdrantsec.certs import bundle, snippets, fileset
 t2 = time.perf_counter()
 real_fsync, spent = os.fsync, [0, 0.0]
 def fsync(fd):
@@ -108,7 +116,10 @@ out = Path(tempfile.mkdtemp()) / "tls"
 t3 = time.perf_counter()
 snippets.build(bundle.generate(bundle.Request(out=out, peer_count=3, clients=["app"])), str(out))
 t4 = time.perf_counter()
-print(f"{1000*(t1-t0):.1f} {1000*(t2-t1):.1f} {1000*(t4-t3-spent[1]):.1f} {spent[0]} {1000*spent[1]:.1f}")
+x509 = int(any(m.startswith("cryptography.x509") for m in sys.modules))
+work = t4 - t3 - spent[1]
+ms = [1000 * (t0 - tc), 1000 * (t1 - t0), 1000 * (t2 - t1), 1000 * work, spent[0], 1000 * spent[1], x509]
+print(" ".join(f"{x:.1f}" for x in ms))
 """
 
 
@@ -122,9 +133,10 @@ def where(runs: int) -> None:
                              env=env)
         rows.append([float(x) for x in out.stdout.split()])
     med = [statistics.median(col) for col in zip(*rows, strict=True)]
-    print(f"in one process (medians of {runs}): import cryptography.x509 {med[0]:.1f} ms, "
-          f"qdrantsec.certs {med[1]:.1f} ms, keys + certificates + writes without fsync {med[2]:.1f} ms, "
-          f"{med[3]:.0f} fsyncs {med[4]:.1f} ms")
+    print(f"in one process (medians of {runs}): import the CLI (Typer, qdrantsec.cli) {med[0]:.1f} ms, "
+          f"then cryptography (ec keys, OpenSSL backend) {med[1]:.1f} ms, qdrantsec.certs {med[2]:.1f} ms, "
+          f"keys + certificates + writes without fsync {med[3]:.1f} ms, {med[4]:.0f} fsyncs {med[5]:.1f} ms; "
+          f"cryptography.x509 imported: {'yes' if med[6] else 'no'}")
 
 
 def main() -> int:
@@ -142,12 +154,14 @@ def main() -> int:
         "qdrantsec key generate (CLI floor)": cli_floor_once,
         "same set via qdrantsec.certs, no CLI": core_only_once,
     }
+    load_before = os.getloadavg()
     for fn in tools.values():  # warm the page cache once
         timed(fn)
     times: dict[str, list[float]] = {name: [] for name in tools}
     for _ in range(args.runs):
         for name, fn in tools.items():
             times[name].append(timed(fn))
+    load_after = os.getloadavg()
     print(f"runs: {args.runs}   python {sys.version.split()[0]}   "
           f"mkcert {subprocess.run(['mkcert', '-version'], capture_output=True, text=True).stdout.strip()}")
     cpu = {name: statistics.median(CPU[fn][-args.runs:]) for name, fn in tools.items()}
@@ -159,6 +173,8 @@ def main() -> int:
     m = statistics.median(times["mkcert (5 invocations)"])
     qc, mc = cpu["qdrantsec certs generate (1 command)"], cpu["mkcert (5 invocations)"]
     print(f"ratio qdrantsec / mkcert: {q / m:.2f}x wall clock (target <= 1.5x), {qc / mc:.2f}x CPU time")
+    print("load average (1, 5, 15 min): before " + " ".join(f"{x:.2f}" for x in load_before)
+          + ", after " + " ".join(f"{x:.2f}" for x in load_after))
     if args.where:
         where(args.runs)
     return 0
