@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from qdrantsec.certs import issue, keys
 from qdrantsec.certs.names import SanName, parse_names
@@ -53,8 +54,7 @@ class OutputFile:
     unchanged: bool = False  # identical content already on disk: nothing to write
 
 
-@dataclass
-class Issued:
+class Issued(NamedTuple):  # (not a dataclass: its generated methods cost start-up time)
     leaf: issue.Leaf
     cert_path: Path
     key_path: Path

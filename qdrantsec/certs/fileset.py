@@ -33,8 +33,8 @@ import shutil
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from qdrantsec.errors import InputError
 from qdrantsec.fsutil import _alive, crash_point, stale_temps, temp_prefix
@@ -43,17 +43,20 @@ MANIFEST = ".manifest"
 _INNER_TAG = ".qdrantsec-"  # staging inside DIR (the fallback)
 
 
-@dataclass
-class Entry:
+# (NamedTuples, not dataclasses: a dataclass runs its generated methods through exec at
+# each start, half a millisecond each of certs generate)
+class Entry(NamedTuple):
     """One file of the set. An existing file of that name is replaced and kept as X.bak."""
 
     name: str  # a file name inside the directory, no '/'
-    data: bytes = field(repr=False)  # may be a private key
+    data: bytes  # may be a private key: not in the repr
     mode: int
 
+    def __repr__(self) -> str:
+        return f"Entry(name={self.name!r}, mode={self.mode!r})"
 
-@dataclass
-class Written:
+
+class Written(NamedTuple):
     written: list[str]  # names written
     backups: list[str]  # backup names made
 

@@ -8,8 +8,8 @@ Keys (facts 1.5, 6): ``service.enable_tls`` (REST, gRPC, metrics), ``tls.cert``/
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from qdrantsec.certs.bundle import CertSet, Issued
 
@@ -20,8 +20,7 @@ RELOAD_WARNING = (
 )
 
 
-@dataclass
-class Snippets:
+class Snippets(NamedTuple):  # (not a dataclass: its generated methods cost start-up time)
     single_yaml: str  # a single node serving server.pem
     cluster_yaml: str | None  # a cluster peer (shown with the first peer's files)
     env: str
