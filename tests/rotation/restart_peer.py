@@ -7,7 +7,10 @@ again with the same arguments, wait until its listeners are up.
 ``PEER_DIR/pid``. Fault switches (files in PEER_DIR, for the tests): ``fail-restart`` makes
 the restart fail (exit 3) without touching the peer; ``no-start`` stops the peer and does
 not start it again (a peer that never comes back); ``start-delay`` (seconds) waits before
-starting, like a server loading its data. ``launch.json`` may name an ``env_file``
+starting, like a server loading its data; ``p2p-port`` (a port number) starts the peer with
+its p2p listener on that port while its URI, which the others send to, still names the old one
+(a firewall or a wrong port mapping: it can reach the others, they cannot reach it, so it
+never receives what was committed while it was down). ``launch.json`` may name an ``env_file``
 (``NAME=value`` lines) whose variables are added, as systemd's ``EnvironmentFile=`` does.
 Used only by tests/rotation; it passes no key on argv (the peer reads its own config).
 """
@@ -67,6 +70,9 @@ def start(peer_dir: Path, timeout: float = 15.0) -> int:
             if line and not line.startswith("#") and "=" in line:
                 name, value = line.split("=", 1)
                 env[name.strip()] = value.strip().strip('"').strip("'")
+    moved = peer_dir / "p2p-port"
+    if moved.exists():  # QDRANT__ overrides the config file, as in Qdrant
+        env["QDRANT__CLUSTER__P2P__PORT"] = moved.read_text().strip()
     with open(out_path, "ab") as out, open(peer_dir / "stderr.log", "ab") as err:
         proc = subprocess.Popen(launch["argv"], cwd=launch["cwd"], env=env, stdout=out,
                                 stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)

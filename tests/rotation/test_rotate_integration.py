@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.peer.peerlib import free_port
 from tests.rotation.rotlib import (
     FAST,
     NEW,
@@ -254,6 +255,45 @@ def test_peer_never_ready_halts_then_resume(clusters: list[Cluster], tmp_path: P
     again = _resume(c, "--yes")
     assert again.returncode == 0, again.stderr
     _final_new(c)
+
+
+def test_peer_up_but_never_ready_halts_then_resume(clusters: list[Cluster], tmp_path: Path) -> None:
+    """node-2 comes back answering HTTP, but its p2p listener is on another port than its URI
+    names: the others cannot reach it, so it never gets the entry committed while it was down
+    and its /readyz stays 503. The rollout halts before node-3; once the port is fixed, resume
+    restarts node-2 again and finishes."""
+    c = _cluster(clusters, tmp_path, 3)
+    c.inventory()
+    node2 = c.nodes[1]
+    (node2.dir / "p2p-port").write_text(str(free_port()))
+    (node2.dir / "start-delay").write_text("1.0")
+
+    def commit_while_node2_is_down() -> None:
+        pid = node2.dir / "pid"
+        deadline = time.monotonic() + 60
+        while pid.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        resp = c.request(c.nodes[0], "PUT", "/collections/late", OLD,
+                         json={"vectors": {"size": 4, "distance": "Cosine"}})
+        assert resp.status_code == 200, resp.text
+
+    writer = threading.Thread(target=commit_while_node2_is_down, daemon=True)
+    writer.start()
+    res = _run(c, "--yes", "--peer-timeout", "4")
+    writer.join(timeout=5)
+    assert res.returncode == 20, res.stderr
+    assert "stage halted at node-2" in res.stderr
+    assert "not healthy within --peer-timeout 4 s" in res.stderr and "/readyz not ready" in res.stderr
+    assert c.request(node2, "GET", "/readyz", None).status_code == 503   # up, never ready
+    assert _config_keys(c)[2] == (OLD, None)                               # node-3 untouched
+    (node2.dir / "p2p-port").unlink()
+    (node2.dir / "start-delay").unlink()
+    again = _resume(c, "--yes")
+    assert again.returncode == 0, again.stderr
+    _final_new(c)
+    listed = c.request(node2, "GET", "/collections", NEW).json()["result"]["collections"]
+    assert {"name": "late"} in listed                                     # it caught up
+    _no_leaks(c, res, again)
 
 
 def test_peer_rejecting_the_new_key_halts_and_abort_restores(clusters: list[Cluster],
