@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,14 +28,17 @@ CA_KEY_MODE = 0o400
 _CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-@dataclass
-class Request:
+# (NamedTuples, not dataclasses: a dataclass runs its generated methods through exec at
+# each start, half a millisecond each of `certs generate`)
+class Request(NamedTuple):
+    """What to make: the options of ``certs generate``."""
+
     out: Path
-    hosts: list[str] = field(default_factory=list)
-    peers: list[str] = field(default_factory=list)
+    hosts: Sequence[str] = ()
+    peers: Sequence[str] = ()
     peer_count: int = 0
     peer_template: str = DEFAULT_PEER_TEMPLATE
-    clients: list[str] = field(default_factory=list)
+    clients: Sequence[str] = ()
     key_type: str = keys.DEFAULT_KEY_TYPE
     days: int = issue.LEAF_DAYS
     ca_cert: Path | None = None
@@ -44,24 +47,26 @@ class Request:
     force: bool = False
 
 
-@dataclass
-class OutputFile:
+class OutputFile(NamedTuple):
     path: Path
-    data: bytes = field(repr=False)  # may be a private key
+    data: bytes  # may be a private key: not in the repr
     mode: int
     what: str
     exists: bool = False
     unchanged: bool = False  # identical content already on disk: nothing to write
 
+    def __repr__(self) -> str:
+        return (f"OutputFile(path={self.path!r}, mode={self.mode!r}, what={self.what!r}, "
+                f"exists={self.exists!r}, unchanged={self.unchanged!r})")
 
-class Issued(NamedTuple):  # (not a dataclass: its generated methods cost start-up time)
+
+class Issued(NamedTuple):
     leaf: issue.Leaf
     cert_path: Path
     key_path: Path
 
 
-@dataclass
-class CertSet:
+class CertSet(NamedTuple):
     out: Path
     ca: issue.CA
     ca_origin: str  # "new", "reused from DIR", "from --ca-cert FILE"
@@ -70,15 +75,15 @@ class CertSet:
     peers: list[Issued]
     clients: list[Issued]
     files: list[OutputFile]
-    written: list[Path] = field(default_factory=list)
-    backups: list[Path] = field(default_factory=list)
+    written: Sequence[Path] = ()  # set by write()
+    backups: Sequence[Path] = ()
 
     @property
     def leaves(self) -> list[Issued]:
         return [self.server, *self.peers, *self.clients]
 
 
-def peer_specs(peers: list[str], count: int, template: str) -> list[list[str]]:
+def peer_specs(peers: Sequence[str], count: int, template: str) -> list[list[str]]:
     """Each peer as its list of names: ``--peer 'a,10.0.0.1'`` and the ``--peers`` template."""
     specs = [[n.strip() for n in p.split(",")] for p in peers]
     if count < 0 or count > MAX_PEERS:
@@ -135,7 +140,7 @@ def plan(req: Request) -> CertSet:
         _add_leaf(files, out, f"client-{c}", issue.issue(ca, CLIENT, c, [], kind, days=req.days))
         for c in clients
     ]
-    _check_targets(files, req.force)
+    files = _check_targets(files, req.force)
     return CertSet(out, ca, origin, out / "ca.pem", issued_server, issued_peers, issued_clients, files)
 
 
@@ -185,23 +190,28 @@ def _ca(req: Request, kind: keys.KeyType, files: list[OutputFile]) -> tuple[issu
     return ca, "new"
 
 
-def _check_targets(files: list[OutputFile], force: bool) -> None:
-    conflicts = []
+def _check_targets(files: list[OutputFile], force: bool) -> list[OutputFile]:
+    """``files`` with what is on disk noted (exists, unchanged); refuses to replace without
+    ``force``."""
+    conflicts, checked = [], []
     for f in files:
         if f.path.is_dir():
             raise InputError(f"{f.path} is a directory")
         if f.path.exists() and not f.path.is_file():  # a FIFO or device: never read or replace it
             raise InputError(f"{f.path} is not a regular file; nothing was written")
         if os.path.lexists(f.path):  # a dangling symlink counts as existing
-            f.exists = True
+            unchanged = False
             with contextlib.suppress(OSError):
-                f.unchanged = f.path.read_bytes() == f.data
-            if not f.unchanged and not force:
+                unchanged = f.path.read_bytes() == f.data
+            f = f._replace(exists=True, unchanged=unchanged)
+            if not unchanged and not force:
                 conflicts.append(f.path)
+        checked.append(f)
     if conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
         raise InputError(f"{conflicts[0]} already exists{more}; nothing was written",
                          hint="use --force to replace (the old files are kept as .bak)")
+    return checked
 
 
 def write(cs: CertSet) -> CertSet:
@@ -215,9 +225,7 @@ def write(cs: CertSet) -> CertSet:
     if not entries:
         return cs
     done = fileset.write_set(cs.out, entries)
-    cs.written = [cs.out / n for n in done.written]
-    cs.backups = [cs.out / b for b in done.backups]
-    return cs
+    return cs._replace(written=[cs.out / n for n in done.written], backups=[cs.out / b for b in done.backups])
 
 
 def generate(req: Request) -> CertSet:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from qdrantsec.certs import der, keys
 from qdrantsec.certs.names import SanName
@@ -19,46 +18,52 @@ MAX_LEAF_DAYS = 3650
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
-@dataclass
-class CA:
-    key: Any = field(repr=False)  # private keys never appear in a repr (tracebacks, logs)
-    cert_pem: bytes = field(repr=False)
-    key_pem: bytes = field(repr=False)
+# The records are NamedTuples, not dataclasses: a dataclass runs its generated methods
+# through exec when its module is imported, half a millisecond each at every start of
+# `certs generate`. Their reprs leave out keys (tracebacks, logs).
+
+def _parse(cert_pem: bytes) -> Any:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(cert_pem)
+
+
+class CA(NamedTuple):
+    key: Any  # the private key
+    cert_pem: bytes
+    key_pem: bytes
     reused: bool
-    subject: bytes = field(repr=False)  # DER of its subject name: the leaves' issuer
-    key_id: bytes = field(repr=False)  # its subject key identifier: the leaves' authority key id
+    subject: bytes  # DER of its subject name: the leaves' issuer
+    key_id: bytes  # its subject key identifier: the leaves' authority key identifier
     not_after: dt.datetime
-    loaded: Any = field(default=None, repr=False, compare=False)
+    loaded: Any = None  # the cryptography.x509.Certificate of a CA read from files
+
+    def __repr__(self) -> str:
+        return f"CA(reused={self.reused!r}, not_after={self.not_after!r})"
 
     @property
     def cert(self) -> Any:
-        """The certificate as a ``cryptography.x509.Certificate`` (parsed on first use:
+        """The certificate as a ``cryptography.x509.Certificate`` (parsed when asked for:
         ``certs generate`` itself does not import ``cryptography.x509``)."""
-        if self.loaded is None:
-            from cryptography import x509
-
-            self.loaded = x509.load_pem_x509_certificate(self.cert_pem)
-        return self.loaded
+        return self.loaded if self.loaded is not None else _parse(self.cert_pem)
 
 
-@dataclass
-class Leaf:
+class Leaf(NamedTuple):
     profile: Profile
     name: str
     sans: list[SanName]
-    cert_pem: bytes = field(repr=False)
-    key_pem: bytes = field(repr=False)
+    cert_pem: bytes
+    key_pem: bytes
     not_after: dt.datetime
-    loaded: Any = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return (f"Leaf(profile={self.profile.name!r}, name={self.name!r}, sans={self.sans!r}, "
+                f"not_after={self.not_after!r})")
 
     @property
     def cert(self) -> Any:
-        """The certificate as a ``cryptography.x509.Certificate`` (parsed on first use)."""
-        if self.loaded is None:
-            from cryptography import x509
-
-            self.loaded = x509.load_pem_x509_certificate(self.cert_pem)
-        return self.loaded
+        """The certificate as a ``cryptography.x509.Certificate`` (parsed when asked for)."""
+        return _parse(self.cert_pem)
 
 
 def random_serial() -> int:

@@ -300,3 +300,16 @@ def test_leaf_cannot_outlive_ca() -> None:
     with pytest.raises(InputError, match="outlive the CA"):
         issue.issue(ca, SERVER, "localhost", parse_names(["localhost"]), kind, days=31)
     assert issue.issue(ca, SERVER, "localhost", parse_names(["localhost"]), kind, days=29).cert
+
+
+def test_records_keep_keys_out_of_their_reprs(tmp_path: Path) -> None:
+    from qdrantsec.certs import fileset
+
+    cs = bundle.plan(bundle.Request(out=tmp_path / "t", peer_count=1, clients=["c"]))
+    keys_pem = [f.data for f in cs.files if f.what.endswith("key")]
+    assert len(keys_pem) == 4 and all(k.startswith(b"-----BEGIN PRIVATE KEY-----") for k in keys_pem)
+    texts = [repr(cs), repr(cs.ca), *map(repr, cs.files), *(repr(i.leaf) for i in cs.leaves),
+             *(repr(fileset.Entry(f.path.name, f.data, f.mode)) for f in cs.files)]
+    for text in texts:
+        assert "PRIVATE KEY" not in text and "BEGIN" not in text and "key=" not in text, text
+    assert "server-key.pem" in repr(cs.files[3]) and "mode=384" in repr(cs.files[3])
