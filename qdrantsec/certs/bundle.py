@@ -152,13 +152,12 @@ def _add_leaf(files: list[OutputFile], out: Path, stem: str, leaf: issue.Leaf) -
 
 
 def _ca(req: Request, kind: keys.KeyType, files: list[OutputFile]) -> tuple[issue.CA, str]:
-    from qdrantsec.certs.pem import read_bytes
-
     out = req.out
     ca_pem, ca_key = out / "ca.pem", out / "ca-key.pem"
     if (req.ca_cert is None) != (req.ca_key is None):
         raise UsageError("--ca-cert and --ca-key go together")
     if req.ca_cert is not None and req.ca_key is not None:
+        from qdrantsec.certs.pem import read_bytes
         from qdrantsec.secrets import key_like_argument  # (hashlib: only when a CA is given)
 
         if req.new_ca:
@@ -181,6 +180,8 @@ def _ca(req: Request, kind: keys.KeyType, files: list[OutputFile]) -> tuple[issu
             present, missing = (ca_pem, ca_key) if have_cert else (ca_key, ca_pem)
             raise InputError(f"{present} exists but {missing} does not",
                              hint="give --ca-cert/--ca-key, or --new-ca --force to start over")
+        from qdrantsec.certs.pem import read_bytes  # (a new CA reads no file)
+
         ca = issue.load_ca(read_bytes(ca_pem, "CA certificate"), read_bytes(ca_key, "CA key"),
                            str(ca_pem), str(ca_key))
         return ca, f"reused from {out}"

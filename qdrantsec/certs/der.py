@@ -164,7 +164,7 @@ def signer(key: Any) -> tuple[bytes, Callable[[bytes], bytes]]:
     picks them: ECDSA with SHA-384 for curves of 384 bits and more, SHA-256 otherwise;
     RSA PKCS#1 v1.5 with SHA-256; Ed25519."""
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     if isinstance(key, ec.EllipticCurvePrivateKey):
         big = key.curve.key_size >= 384
@@ -175,6 +175,8 @@ def signer(key: Any) -> tuple[bytes, Callable[[bytes], bytes]]:
 
         return (seq(oid(_RSA_SHA256), tlv(0x05, b"")),
                 lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256()))
+    from cryptography.hazmat.primitives.asymmetric import ed25519  # (not loaded for ECDSA keys)
+
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return seq(oid(_ED25519)), key.sign
     raise InputError(f"cannot sign with a {type(key).__name__} key",
