@@ -28,8 +28,7 @@ CA_KEY_MODE = 0o400
 _CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-# (NamedTuples, not dataclasses: a dataclass runs its generated methods through exec at
-# each start, half a millisecond each of `certs generate`)
+# (NamedTuples, not dataclasses: see qdrantsec.certs.issue)
 class Request(NamedTuple):
     """What to make: the options of ``certs generate``."""
 

@@ -43,8 +43,7 @@ MANIFEST = ".manifest"
 _INNER_TAG = ".qdrantsec-"  # staging inside DIR (the fallback)
 
 
-# (NamedTuples, not dataclasses: a dataclass runs its generated methods through exec at
-# each start, half a millisecond each of certs generate)
+# (NamedTuples, not dataclasses: see qdrantsec.certs.issue)
 class Entry(NamedTuple):
     """One file of the set. An existing file of that name is replaced and kept as X.bak."""
 

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from qdrantsec.errors import InputError
 
 
-class KeyType(NamedTuple):  # (immutable; not a frozen dataclass, whose creation costs a start-up ms)
+class KeyType(NamedTuple):  # (not a frozen dataclass: see names.SanName)
     name: str
     family: str  # "ec", "rsa" or "ed25519"
     size: int  # curve bits or modulus bits; 256 for Ed25519

@@ -19,7 +19,7 @@ SERVER_AUTH = "serverAuth"
 CLIENT_AUTH = "clientAuth"
 
 
-class Profile(NamedTuple):  # (immutable; not a frozen dataclass, whose creation costs a start-up ms)
+class Profile(NamedTuple):  # (not a frozen dataclass: see names.SanName)
     name: str
     eku: tuple[str, ...]
     needs_sans: bool

@@ -20,7 +20,7 @@ RELOAD_WARNING = (
 )
 
 
-class Snippets(NamedTuple):  # (not a dataclass: its generated methods cost start-up time)
+class Snippets(NamedTuple):  # (not a dataclass: see issue.CA)
     single_yaml: str  # a single node serving server.pem
     cluster_yaml: str | None  # a cluster peer (shown with the first peer's files)
     env: str
