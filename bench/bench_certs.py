@@ -7,6 +7,7 @@ starts from an empty directory (and an empty CAROOT for mkcert); alternating the
 the same loop keeps machine noise fair to both.
 
     .venv/bin/python bench/bench_certs.py [--runs 15] [--where]
+    .venv/bin/python bench/bench_certs.py --fsync-ways [--runs 30]
 
 The load average is printed before and after: the machine the results were recorded on is
 shared, and a busy CPU hurts the Python side more than mkcert's Go.
@@ -139,11 +140,101 @@ def where(runs: int) -> None:
           f"cryptography.x509 imported: {'yes' if med[6] else 'no'}")
 
 
+FSYNC_WAYS = r"""
+import ctypes, os, shutil, statistics, sys, tempfile, time
+from pathlib import Path
+from qdrantsec.certs import bundle, fileset
+cs = bundle.plan(bundle.Request(out=Path("/nonexistent"), peer_count=3, clients=["app"]))
+files = [(f.path.name, f.data) for f in cs.files]
+libc = ctypes.CDLL(None, use_errno=True)
+
+def write(d, sync_each):
+    for name, data in files:
+        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, data)
+        if sync_each:
+            os.fsync(fd)
+        os.close(fd)
+
+def dir_fsync(d):
+    fd = os.open(d, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+
+def per_file(d):  # what fileset did before: write + fsync, file by file
+    write(d, True)
+    dir_fsync(d)
+
+def batched(d):  # what fileset does: fileset._write_files (writes with fadvise, then the fsyncs)
+    fileset._write_files(Path(d), [fileset.Entry(n, data, 0o600) for n, data in files])
+    dir_fsync(d)
+
+def syncfs(d):  # one syncfs(2) of the file system
+    write(d, False)
+    fd = os.open(d, os.O_RDONLY)
+    if libc.syncfs(fd):
+        raise OSError(ctypes.get_errno(), "syncfs")
+    os.close(fd)
+
+ways = {"write + fsync per file (before)": per_file, "writes, then fsyncs (now)": batched,
+        "writes, then one syncfs": syncfs}
+times = {k: [] for k in ways}
+for _ in range(int(sys.argv[1])):
+    for name, fn in ways.items():
+        d = tempfile.mkdtemp(dir=sys.argv[2])
+        start = time.perf_counter()
+        fn(d)
+        times[name].append(time.perf_counter() - start)
+        shutil.rmtree(d)
+for name, v in times.items():
+    print(f"  {name:<34} median {1000 * statistics.median(v):6.1f} ms   min {1000 * min(v):6.1f} ms   "
+          f"max {1000 * max(v):6.1f} ms")
+"""
+
+DIRTY_WRITER = r"""
+import os, sys, tempfile, time
+d = tempfile.mkdtemp(dir=sys.argv[1])
+block, i = os.urandom(4 << 20), 0
+while True:  # 4 MiB every 20 ms into the page cache, never fsynced (until killed)
+    with open(os.path.join(d, f"f{i % 50}"), "wb") as f:
+        f.write(block)
+    i += 1
+    time.sleep(0.02)
+"""
+
+
+def fsync_ways(runs: int) -> None:
+    """Ways to make the 12 files durable before the rename, on a quiet disk and behind
+    another process that keeps dirtying the page cache of the same file system."""
+    if not sys.platform.startswith("linux"):
+        print("--fsync-ways needs Linux (syncfs)", file=sys.stderr)
+        return
+    import signal
+
+    with tempfile.TemporaryDirectory() as d:
+        print(f"the 12 files of the set, {runs} runs each, in {tempfile.gettempdir()}:")
+        print(" quiet disk (whatever else the machine's users are doing):")
+        subprocess.run([sys.executable, "-c", FSYNC_WAYS, str(runs), d], check=True)
+        writer = subprocess.Popen([sys.executable, "-c", DIRTY_WRITER, d])
+        try:
+            time.sleep(1)
+            print(" with a writer of unsynced 4 MiB files on the same file system:")
+            subprocess.run([sys.executable, "-c", FSYNC_WAYS, str(runs), d], check=True)
+        finally:
+            writer.send_signal(signal.SIGKILL)
+            writer.wait()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--where", action="store_true", help="also show where the time goes in one process")
+    ap.add_argument("--fsync-ways", action="store_true",
+                    help="only compare ways of making the files durable (per-file fsync, now, syncfs)")
     args = ap.parse_args()
+    if args.fsync_ways:
+        fsync_ways(args.runs)
+        return 0
     if shutil.which("mkcert") is None:
         print("mkcert not found: apt-get install -y mkcert", file=sys.stderr)
         return 2
