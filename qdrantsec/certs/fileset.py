@@ -264,11 +264,12 @@ def _write_files(stage: Path, entries: list[Entry]) -> None:
 
     Each write also asks the kernel to start writing the data out (``posix_fadvise``
     DONTNEED starts the writeback), so the first fsync's journal commit carries every
-    file's blocks and the later fsyncs find their data already there: on ext4, 14 files
-    took 2 ms this way against 6 ms with a write and an fsync per file (up to 30 ms when
-    other processes were writing; bench/RESULTS.md). One ``syncfs`` of the file system would
-    be cheaper still on a quiet disk, but it also writes out every other process's dirty
-    data on that file system: 150 ms behind a writer of large files."""
+    file's blocks and the later fsyncs find their data already there: on ext4, the 12
+    files of a set took 2.1 ms this way against 3.5 ms with an fsync after each write
+    (``bench/bench_certs.py --fsync-ways``). One ``syncfs`` would take 0.5 ms on a quiet
+    disk, but Python 3.11 reaches it only through ctypes (2 ms to import), and it writes
+    out every other process's dirty data on the file system too: up to 75 ms behind a
+    process writing large files."""
     for e in entries:
         _write_file(stage / e.name, e.data, e.mode)
     for e in entries:
