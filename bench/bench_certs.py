@@ -8,6 +8,7 @@ the same loop keeps machine noise fair to both.
 
     .venv/bin/python bench/bench_certs.py [--runs 15] [--where]
     .venv/bin/python bench/bench_certs.py --fsync-ways [--runs 30]
+    .venv/bin/python bench/bench_certs.py --before REV [--runs 20]
 
 The load average is printed before and after: the machine the results were recorded on is
 shared, and a busy CPU hurts the Python side more than mkcert's Go.
@@ -225,13 +226,54 @@ def fsync_ways(runs: int) -> None:
             writer.wait()
 
 
+BEFORE = r"""
+import sys
+sys.meta_path = [f for f in sys.meta_path if "editable" not in str(f)]  # the tree given, not the install
+sys.path.insert(0, sys.argv[1])
+from qdrantsec.cli.app import main
+assert main.__code__.co_filename.startswith(sys.argv[1])
+sys.exit(main(["certs", "generate", "--out", sys.argv[2], "--peers", "3", "--client", "app"]))
+"""
+
+
+def before_after(rev: str, runs: int) -> None:
+    """`certs generate` of the package at git revision ``rev`` against the work tree's,
+    alternating in one loop (the same interpreter and venv for both)."""
+    with tempfile.TemporaryDirectory() as old:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "qdrantsec"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        trees = {f"at {rev}": old, "now": str(ROOT)}
+        times: dict[str, list[float]] = {name: [] for name in trees}
+        for i in range(runs + 1):  # the first round compiles the old tree's byte code
+            for name, tree in trees.items():
+                with tempfile.TemporaryDirectory() as d:
+                    start = time.perf_counter()
+                    subprocess.run([sys.executable, "-c", BEFORE, tree, f"{d}/tls"], check=True, env=env,
+                                   cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    if i:
+                        times[name].append(time.perf_counter() - start)
+    print(f"certs generate, {runs} runs each, load average "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ":")
+    for name, v in times.items():
+        print(f"  {name:<16} median {1000 * statistics.median(v):6.1f} ms   min {1000 * min(v):6.1f} ms   "
+              f"max {1000 * max(v):6.1f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--where", action="store_true", help="also show where the time goes in one process")
     ap.add_argument("--fsync-ways", action="store_true",
                     help="only compare ways of making the files durable (per-file fsync, now, syncfs)")
+    ap.add_argument("--before", metavar="REV",
+                    help="only compare certs generate at git revision REV with the work tree")
     args = ap.parse_args()
+    if args.before:
+        before_after(args.before, args.runs)
+        return 0
     if args.fsync_ways:
         fsync_ways(args.runs)
         return 0
