@@ -244,11 +244,12 @@ def _run(
     # paths (a few syscalls each) only when one exists
     existing = [t for t in [out for _, out in pairs if out is not None] + [write_baseline or ""]
                 if t and os.path.lexists(t)]
-    linted = {os.path.realpath(f) for f in result.files} if existing else set()
-    for target in existing:
-        if os.path.realpath(target) in linted:
-            raise InputError(f"{target} is one of the files linted; refusing to overwrite it",
-                             hint="write the report to another file")
+    # (the outputs against each file, not a set of every linted file's path: memory flat)
+    reals = {os.path.realpath(t): t for t in existing}
+    clash = next((reals[r] for r in map(os.path.realpath, result.files if reals else ()) if r in reals), None)
+    if clash is not None:
+        raise InputError(f"{clash} is one of the files linted; refusing to overwrite it",
+                         hint="write the report to another file")
     if env_files and not result.errors and not any(t.kind == "qdrant-config" for t in result.targets):
         from qdrantsec.output import warn
 

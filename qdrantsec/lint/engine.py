@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from qdrantsec.errors import UsageError
+from qdrantsec.lint.compact import HashSet, StringList, TargetList
 from qdrantsec.lint.discover import (
     KINDS,
     TEMPLATE_SUFFIXES,
@@ -269,10 +272,11 @@ class _Run:
         ctx = self.ctx
         # a `.env` read for compose interpolation (or an override merged into its base) was
         # "skipped" as a file of its own: say what it was used for instead
-        self.result.notes = [
+        notes = self.result.notes
+        self.result.notes = type(notes)(  # (a list, or a streaming run's StringList)
             f"{n[8:].split(': ', 1)[0]} was read as part of a compose file beside it"
             if n.startswith("skipped ") and ctx.is_used(n[8:].split(": ", 1)[0]) else n
-            for n in self.result.notes]
+            for n in notes)
         self.result.skipped = [(p, why) for p, why in self.result.skipped if not ctx.is_used(p)]
         for path in self.used_elsewhere:
             self.result.notes.append(f"{path} is linted as part of the service that uses it")
@@ -374,14 +378,6 @@ def _activate(sources: Sources) -> None:
     source.ACTIVE = sources
 
 
-class TargetSummary(NamedTuple):
-    """What is left of a target once its findings are made (``lint_paths(stream=True)``):
-    its kind and main file (a file name the run keeps anyway), a few dozen bytes each."""
-
-    kind: str
-    file: str
-
-
 class _Conflict(Exception):
     """A file of a directory already linted turned out to belong to a deployment of a later
     one (an overlay's ``../base``, a compose ``include`` or mount of ``../shared``): the
@@ -436,32 +432,30 @@ def _lint_units(
                               run.sources.lines)
     store = FindingStore(spill=stream)
     env_keys = {os.path.normpath(p) for p in env_files}
+    if stream:  # kept to the end, one entry per file: compactly
+        result.files = StringList(result.files)  # type: ignore[assignment]
+        result.notes = StringList(result.notes)  # type: ignore[assignment]
+    # two paths may name the same file (a file and its directory); one path cannot
+    overlap = len(paths) > 1
 
-    # what discovery finds, in order: candidates (each once) and its skip/error notes
-    events: list[tuple[Any, ...]] = []
-    seen: set[str] = set()
-    for cand in discover(list(paths) or ["."], ignored=ignored,
-                         on_skip=lambda p, why: events.append(("skip", p, why)),
-                         on_error=lambda p, msg: events.append(("error", p, msg))):
-        key = os.path.normpath(cand.path)
-        if key in seen or key in env_keys:
-            continue  # given twice (a file and its directory), or an --env-file found by the walk
-        seen.add(key)
-        events.append(("cand", cand, key))
-    # directory units, in order; a directory that comes back (`lint a/x.yaml b a/y.yaml`)
-    # cannot be linted a directory at a time
-    unit_starts: list[int] = []  # event index of each unit's first candidate
-    dirs: set[str] = set()
-    last: str | None = None
-    for i, ev in enumerate(events):
-        if ev[0] == "cand":
-            here = os.path.dirname(ev[2])
-            if here != last:
-                if here in dirs:
-                    raise _Conflict
-                dirs.add(here)
-                unit_starts.append(i)
-                last = here
+    def found() -> Iterator[tuple[Any, ...]]:
+        """What discovery finds, in order: candidates (each once, with its normalised path)
+        and its skip/error notes. A fresh walk each time it is called."""
+        pending: list[tuple[Any, ...]] = []
+        seen: set[str] = set()
+        for cand in discover(list(paths) or ["."], ignored=ignored,
+                             on_skip=lambda p, why: pending.append(("skip", p, why)),
+                             on_error=lambda p, msg: pending.append(("error", p, msg))):
+            if pending:
+                yield from pending
+                pending.clear()
+            key = os.path.normpath(cand.path)
+            if key in env_keys or (overlap and key in seen):
+                continue  # given twice (a file and its directory), or an --env-file found by the walk
+            if overlap:
+                seen.add(key)
+            yield ("cand", cand, key)
+        yield from pending
 
     used_now: list[str] = []
     use = ctx.use
@@ -471,10 +465,13 @@ def _lint_units(
         use(path)
 
     ctx.use = tracked_use  # type: ignore[method-assign]
-    earlier: set[str] = set()  # files of the directories already done
+    # the files of the directories already done, by hash: a later directory that uses or
+    # reports one of them makes the run whole (a false yes only costs that)
+    earlier = HashSet()
     unit_files: list[str] = []
-    targets_kept: list[Any] = []
+    targets_kept: Any = TargetList() if stream else []
     state = {"unit": 0, "files_mark": len(result.files)}
+    # files outside their own directory's candidates whose reasonless suppressions are made
     reasonless_done: set[str] = set()
     by_kind: dict[str, list[Rule]] = {}
 
@@ -482,7 +479,7 @@ def _lint_units(
         unit = state["unit"]
         built_from = len(ctx.findings)
         targets = run.build(finish=False)
-        if any(os.path.normpath(p) in earlier for p in used_now):
+        if any(os.path.normpath(p) in earlier for p in used_now) or any(k in earlier for k in ctx.reported):
             raise _Conflict
         used_now.clear()
         numbered: list[tuple[Finding, tuple[int, ...]]] = [
@@ -502,17 +499,25 @@ def _lint_units(
             if g is not None:
                 store.add(g, seq)
         n = 0
+        mine = set(unit_files)
         for file in files:
             if file in reasonless_done:
                 continue
-            reasonless_done.add(file)
+            key = os.path.normpath(file)
+            if key in mine:
+                pass  # a file of this directory: a later directory cannot come back to it
+            elif key in earlier:
+                raise _Conflict  # one of an earlier directory's, done there already
+            else:
+                reasonless_done.add(file)
             for q in sup.reasonless(file):
                 g = sup.one(q, own=True)
                 if g is not None:
                     store.add(g, (2, unit, n))
                     n += 1
         if stream:
-            targets_kept.extend(TargetSummary(t.kind, t.file) for t in targets)
+            for t in targets:
+                targets_kept.append(t.kind, t.file)
         else:
             targets_kept.extend(targets)
         # let go of this directory: its parsed files, findings and comments
@@ -521,55 +526,80 @@ def _lint_units(
         run.kustomizations = []
         run.sources.release(keep=env_keys)
         sup.forget()
-        earlier.update(unit_files)
+        ctx.reported.difference_update(mine)  # (a report of one again is a conflict, above)
+        earlier.update(mine)
         unit_files.clear()
         state["files_mark"] = len(result.files)
         state["unit"] = unit + 1
 
-    def process(lo: int, hi: int) -> None:
-        """The events ``lo:hi`` (whole units), as the run a directory at a time does them."""
-        open_unit = False
-        for i in range(lo, hi):
-            ev = events[i]
-            events[i] = _DONE  # nothing of a file is kept once it is linted
+    dirs: set[str] = set()  # the directories begun
+    last: list[str | None] = [None]
+
+    def process(events: Iterable[tuple[Any, ...]], stop: str | None = None) -> tuple[Any, ...] | None:
+        """The events a directory at a time, up to the first candidate in directory ``stop``
+        (returned, not done). A directory that comes back (`lint a/x.yaml b a/y.yaml`)
+        cannot be linted a directory at a time."""
+        for ev in events:
             if ev[0] == "skip":
                 run.skip(ev[1], ev[2])
             elif ev[0] == "error":
                 result.errors.append(FileError(ev[1], ev[2]))
             else:
-                if open_unit and i in starts:
-                    finish_unit()
+                here = os.path.dirname(ev[2])
+                if here != last[0]:
+                    if here == stop:
+                        return ev
+                    if here in dirs:
+                        raise _Conflict
+                    if last[0] is not None:
+                        finish_unit()
+                    dirs.add(here)
+                    last[0] = here
                 run.classify(ev[1])
                 unit_files.append(ev[2])
-                open_unit = True
-        if open_unit:
-            finish_unit()
+        return None
 
-    starts = set(unit_starts)
-    cut = _Fork.cut(events, unit_starts) if jobs > 1 and stream else None
-    if cut is None:
-        process(0, len(events))
-        if not unit_starts:
-            finish_unit()  # nothing found: the (empty) build still runs
+    def close() -> None:
+        """The last directory (or, when nothing was found, the empty build)."""
+        finish_unit()
+        last[0] = None
+
+    plan = _Fork.plan(found()) if jobs > 1 and stream else None
+    if plan is None:
+        process(found())
+        close()
     else:
-        later = {ev[2] for ev in events[cut:] if ev[0] == "cand"}
-        fork = _Fork(earlier={ev[2] for ev in events[:cut] if ev[0] == "cand"},
-                     units=sum(1 for u in unit_starts if u < cut))
+        fork = _Fork(plan)
         try:
             if fork.start():  # the child: the second half, then its results to the parent
-                fork.child(lambda: (earlier.update(fork.earlier), state.update(unit=fork.units),
-                                    process(cut, len(events))), run, store, targets_kept)
-            process(0, cut)
+                def second_half() -> None:
+                    earlier.add_hashes(plan.first)
+                    state.update(unit=plan.units)
+                    rest = _skip_to(found(), plan.cut)
+                    if rest is None:  # the tree changed since the plan: the parent goes on
+                        raise LookupError(plan.cut)
+                    process(rest)
+                    close()
+                fork.child(second_half, run, store, targets_kept)
+            events = found()
+            held = process(events, stop=plan.cut)
+            if last[0] is not None:
+                close()
             # the first half decided something about a file of the second (a compose
             # service uses it, an include names it): the child could not know, so go on here
-            mine = {os.path.normpath(p) for p in ctx.used} | run.included
-            merged = not (mine & later) and fork.merge(run, store, targets_kept)
+            later = HashSet()
+            later.add_hashes(plan.second)
+            decided = {os.path.normpath(p) for p in ctx.used} | run.included
+            merged = held is not None and not any(k in later for k in decided) and fork.merge(
+                run, store, targets_kept)
         finally:
             fork.stop()
         if not merged:
             if fork.conflict:
                 raise _Conflict
-            process(cut, len(events))
+            if held is not None:
+                process(itertools.chain([held], events))
+                close()
     run.finish()
     result.targets = targets_kept
     result.notes.extend(ctx.notes)
@@ -581,7 +611,25 @@ def _lint_units(
     return result
 
 
-_DONE = ("done",)
+def _skip_to(events: Iterator[tuple[Any, ...]], cut: str) -> Iterator[tuple[Any, ...]] | None:
+    """``events`` from the first candidate in directory ``cut`` on (None: there is none)."""
+    for ev in events:
+        if ev[0] == "cand" and os.path.dirname(ev[2]) == cut:
+            return itertools.chain([ev], events)
+    return None
+
+
+class _Plan(NamedTuple):
+    """Where a run is cut in two (``_Fork.plan``): the directory the second half starts
+    with, the number of directories before it, and the hashes of the candidates' paths of
+    each half (see ``HashSet``)."""
+
+    cut: str
+    units: int
+    first: Any
+    second: Any
+
+
 
 
 class _Fork:
@@ -597,34 +645,41 @@ class _Fork:
     #: runs smaller than this are not worth a second process
     MIN_FILES = 400
 
-    def __init__(self, earlier: set[str], units: int) -> None:
-        self.earlier = earlier
-        self.units = units
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
         self.pid = 0
         self.conflict = False
         self.findings_file: Any = None
         self.result_file: Any = None
 
     @staticmethod
-    def cut(events: list[tuple[Any, ...]], unit_starts: list[int]) -> int | None:
-        """The event index of the unit start nearest half the candidates, or None."""
+    def plan(events: Iterable[tuple[Any, ...]]) -> _Plan | None:
+        """Where to cut the run: at the directory boundary nearest half the bytes (the
+        work is about proportional to them), or None (a small run, a busy machine). Walks
+        the events once, keeping a few numbers a directory and a hash a file."""
         if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or not _Fork.core_free():
             return None
-        cands = [i for i, ev in enumerate(events) if ev[0] == "cand"]
-        if len(cands) < _Fork.MIN_FILES or len(unit_starts) < 4:
+        hashes = array("q")
+        starts: list[tuple[str, int, int]] = []  # (directory, files before, bytes before)
+        dirs: set[str] = set()
+        total = 0
+        for ev in events:
+            if ev[0] != "cand":
+                continue
+            here = os.path.dirname(ev[2])
+            if not starts or here != starts[-1][0]:
+                if here in dirs:
+                    raise _Conflict  # a directory that comes back: the run is linted whole
+                dirs.add(here)
+                starts.append((here, len(hashes), total))
+            hashes.append(hash(ev[2]))
+            with contextlib.suppress(OSError):
+                total += os.stat(ev[2]).st_size
+        if len(hashes) < _Fork.MIN_FILES or len(starts) < 4:
             return None
-        # half the bytes (the work is about proportional to them), at a directory boundary
-        sizes: dict[int, int] = {}
-        for i in cands:
-            try:
-                sizes[i] = os.stat(events[i][2]).st_size
-            except OSError:
-                sizes[i] = 0
-        total, run_sum, before = sum(sizes.values()), 0, {}
-        for i in cands:
-            before[i] = run_sum
-            run_sum += sizes[i]
-        return min(unit_starts[1:], key=lambda u: abs(2 * before[u] - total))
+        i = min(range(1, len(starts)), key=lambda u: abs(2 * starts[u][2] - total))
+        cut, files, _ = starts[i]
+        return _Plan(cut, i, hashes[:files], hashes[files:])
 
     @staticmethod
     def core_free() -> bool:
@@ -659,7 +714,9 @@ class _Fork:
             try:
                 work()
                 payload: dict[str, Any] = {
-                    "files": result.files[marks[0]:], "notes": result.notes[marks[1]:],
+                    # (a StringList pickles as its few compressed pieces)
+                    "files": type(result.files)(result.files[marks[0]:]),
+                    "notes": type(result.notes)(result.notes[marks[1]:]),
                     "skipped": result.skipped[marks[2]:], "errors": result.errors[marks[3]:],
                     "ctx_notes": ctx.notes[marks[4]:], "used_elsewhere": run.used_elsewhere[marks[5]:],
                     "used": ctx.used, "included": run.included, "reported": ctx.reported,
