@@ -14,10 +14,10 @@ refusal ends the wait at once:
 - Qdrant keeps the Raft leader id in memory only (raft-rs soft state), so a restarted
   follower that reports the agreed leader has accepted a message the leader sent it after it
   came back. A send that succeeds removes the sender's ``message_send_failures`` entry for
-  that URI. So when the restarted peer knows the leader, no peer records a failed send to it
-  and it records none itself, and that holds with no count growing anywhere for
-  ``EVIDENCE_HOLD`` seconds (a follower answers the leader's message at once, so a refused
-  answer shows within a round trip), the internal calls to and from it work: the window ends.
+  that URI. So when the restarted peer has known the leader and recorded no failed send
+  itself for ``EVIDENCE_HOLD`` seconds (a follower answers the leader's message at once, so a
+  refused answer shows within a round trip), no count grew anywhere meanwhile, and no peer
+  records a failed send to it now, the internal calls to and from it work: the window ends.
   Without that evidence (a stale entry no one sends to again, say) the whole window is
   waited.
 - Sends refused for authentication (tonic's ``Unauthenticated`` / ``PermissionDenied``) that
@@ -40,9 +40,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from qdrantsec.qdrant.client import ConnectionSettings
     from qdrantsec.secrets import Secret
 
-POLL = 0.1
+#: poll interval while a restarted peer is expected back soon, and once it has taken longer
+#: (a Qdrant loading its collections does not need twenty /cluster rounds a second)
+POLL = 0.05
+POLL_SLOW = 0.25
+POLL_FAST_FOR = 5.0
 #: how long the positive evidence must hold before the observation window may end early
-EVIDENCE_HOLD = 0.3
+EVIDENCE_HOLD = 0.15
 #: tonic status names of sends refused for authentication (facts 2.6)
 AUTH_REFUSALS = ("Unauthenticated", "PermissionDenied")
 
@@ -226,17 +230,26 @@ def _uri_of(status: Mapping[str, Any] | None) -> str | None:
     return uri if isinstance(uri, str) and uri else None
 
 
+def restarted_side(statuses: Mapping[str, Mapping[str, Any] | None], restarted: str | None) -> bool:
+    """The restarted peer knows the leader (so it accepted the leader's message) and records
+    no failed send itself; the hold is counted from here, as its answer to that message is
+    what may still fail."""
+    if restarted is None:
+        return True
+    me = statuses.get(restarted)
+    return (me is not None and _uri_of(me) is not None
+            and bool((me.get("raft_info") or {}).get("leader"))
+            and not me.get("message_send_failures"))
+
+
 def link_evidence(statuses: Mapping[str, Mapping[str, Any] | None], restarted: str | None) -> bool:
     """Positive evidence that internal calls to and from ``restarted`` work now (see the
     module docstring); with no restarted peer: no peer records any failed send."""
     if restarted is None:
         return all(not (st or {}).get("message_send_failures") for st in statuses.values())
-    me = statuses.get(restarted)
-    uri = _uri_of(me)
-    if me is None or uri is None or not (me.get("raft_info") or {}).get("leader"):
+    if not restarted_side(statuses, restarted):
         return False
-    if me.get("message_send_failures"):
-        return False
+    uri = _uri_of(statuses.get(restarted))
     return all(uri not in ((st or {}).get("message_send_failures") or {})
                for name, st in statuses.items() if name != restarted)
 
@@ -323,12 +336,12 @@ class Gate:
                 found, statuses = self.check_once()
                 problems += found
                 watch.add(now, statuses)
-                if ready and not problems and link_evidence(statuses, restarted):
+                if ready and not problems and restarted_side(statuses, restarted):
                     evidence_since = now if evidence_since is None else evidence_since
                 else:
                     evidence_since = None
                 grown = watch.grown(now, settle, up_since)
-                if grown is None and evidence_since is not None:
+                if grown is None and evidence_since is not None and link_evidence(statuses, restarted):
                     grown = watch.grown(now, min(settle, EVIDENCE_HOLD), evidence_since)
                 if grown is None:
                     problems.append(f"watching internal calls for up to {settle:g} s")
@@ -352,7 +365,10 @@ class Gate:
             if on_wait is not None and now - last_report >= 5.0:
                 last_report = now
                 on_wait(problems)
-            self.sleep(POLL)
+            pause = POLL if now - start < POLL_FAST_FOR else POLL_SLOW
+            if evidence_since is not None:   # wake when the hold is over, not a poll later
+                pause = min(pause, max(0.01, evidence_since + min(settle, EVIDENCE_HOLD) - self.clock()))
+            self.sleep(pause)
 
     def key_problems(self, peer: str, accepts: tuple[str, ...], rejects: tuple[str, ...]) -> list[str]:
         out = []

@@ -69,6 +69,25 @@ def internal_auth_from(readings: Mapping[str, bool | None], flag: str | None) ->
     return None, ("cannot be read from the config of " + ", ".join(unknown))
 
 
+def readable_by_others(path: str | None) -> str | None:
+    """A warning when the file that will hold the new key is readable by every local user
+    (the driver keeps the file's mode and owner: changing them could lock the service out)."""
+    import os
+    import stat
+
+    if not path:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not mode & stat.S_IROTH:
+        return None
+    return (f"{path} is readable by every local user (mode {stat.S_IMODE(mode):04o}) and will "
+            "hold the new key; qdrantsec keeps its mode and owner: restrict it yourself "
+            "(for example chmod 640 with the service's group)")
+
+
 def run_preflight(*, gate: Gate, drivers: Mapping[str, Any], old: Secret, new: Secret,
                   internal_auth_flag: str | None, allow_downtime: bool) -> PreflightResult:
     from qdrantsec.rotation.gates import cluster_problems, collection_problems
@@ -82,6 +101,9 @@ def run_preflight(*, gate: Gate, drivers: Mapping[str, Any], old: Secret, new: S
         readings[name] = None if keys is None else keys.enforce_internal_auth
         if keys is None:
             continue
+        exposed = readable_by_others(getattr(driver, "path", None))
+        if exposed:
+            warnings.append(f"{name}: {exposed}")
         if keys.api_key is not None and keys.api_key not in (old.value,):
             raise PreflightError(
                 f"{name}: the api_key in its config ({driver.describe()}) is not the current "

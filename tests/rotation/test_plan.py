@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from qdrantsec.rotation.gates import (
     link_evidence,
 )
 from qdrantsec.rotation.plan import PlannedPeer, Sequence, build_plan, choose_sequence
-from qdrantsec.rotation.preflight import check_new_key, internal_auth_from
+from qdrantsec.rotation.preflight import check_new_key, internal_auth_from, readable_by_others
 from qdrantsec.secrets import Secret
 
 PEERS = [PlannedPeer("a", "https://a:6333", "file /etc/a.yaml"),
@@ -246,3 +247,16 @@ def test_progress_renderers(capsys: pytest.CaptureFixture[str]) -> None:
     table = err[err.rindex("rotate-key: stage"):]
     assert "a" in table and "done" in table and "HALTED" in table
     assert "\x1b[2J" not in err
+
+
+def test_world_readable_key_file_is_warned_about(tmp_path: Path) -> None:
+    import os
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("service: {}\n")
+    os.chmod(cfg, 0o644)
+    text = readable_by_others(str(cfg))
+    assert text is not None and "mode 0644" in text and str(cfg) in text
+    os.chmod(cfg, 0o640)
+    assert readable_by_others(str(cfg)) is None
+    assert readable_by_others(str(cfg) + ".missing") is None and readable_by_others(None) is None
