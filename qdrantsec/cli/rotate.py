@@ -67,7 +67,7 @@ PeerTimeout = Annotated[float | None, typer.Option(
 Settle = Annotated[float | None, typer.Option(
     "--settle", min=0.0, metavar="SECONDS", rich_help_panel=ROT,
     help="How long message_send_failures must stay flat after a peer is back, at most "
-         "(default: 2; it ends after 0.3 s once internal calls to and from the peer are seen "
+         "(default: 2; it ends after 0.15 s once internal calls to and from the peer are seen "
          "to work).")]
 SwitchTimeout = Annotated[float, typer.Option(
     "--switch-timeout", min=1.0, metavar="SECONDS", rich_help_panel=ROT,

@@ -56,7 +56,7 @@ GATE_CHECKS: tuple[str, ...] = (
     "term, consensus_thread_status working, pending_operations 0",
     "every collection: all replicas Active on every peer, no shard transfers",
     "message_send_failures on every peer not growing (for {settle} s after the peer is back, "
-    "or 0.3 s once it knows the leader and no send to or from it has failed since): "
+    "or 0.15 s once it knows the leader and no send to or from it has failed since): "
     "internal calls work (a 401 here is an internal-auth mismatch that /readyz cannot see)",
 )
 
