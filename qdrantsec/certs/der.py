@@ -68,8 +68,9 @@ def oid(dotted: str) -> bytes:
 
 
 def _time(t: dt.datetime) -> bytes:
-    """UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), in UTC."""
-    t = t.astimezone(dt.timezone.utc)
+    """UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), in UTC (a naive
+    time is taken as UTC, as CertificateBuilder does)."""
+    t = t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
     if 1950 <= t.year < 2050:
         return tlv(0x17, t.strftime("%y%m%d%H%M%SZ").encode())
     return tlv(0x18, f"{t.year:04d}{t:%m%d%H%M%S}Z".encode())

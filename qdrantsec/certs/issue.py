@@ -74,14 +74,17 @@ def random_serial() -> int:
             return serial
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+def _now(now: dt.datetime | None = None) -> dt.datetime:
+    """``now`` (a naive time taken as UTC, as CertificateBuilder takes it), or the clock."""
+    if now is None:
+        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return now.replace(tzinfo=dt.timezone.utc) if now.tzinfo is None else now
 
 
 def new_ca(kind: keys.KeyType, *, days: int = CA_DAYS, now: dt.datetime | None = None,
            common_name: str | None = None) -> CA:
     """A self-signed CA that can sign leaves only (pathlen 0)."""
-    now = now or _now()
+    now = _now(now)
     key = keys.generate(kind)
     cn = common_name or f"qdrantsec CA {os.urandom(4).hex()}"
     subject = der.name([(der.ORGANIZATION, "qdrantsec"), (der.CN, cn)])
@@ -105,7 +108,7 @@ def new_ca(kind: keys.KeyType, *, days: int = CA_DAYS, now: dt.datetime | None =
 def issue(ca: CA, profile: Profile, name: str, sans: list[SanName], kind: keys.KeyType, *,
           days: int = LEAF_DAYS, now: dt.datetime | None = None) -> Leaf:
     """A leaf certificate for ``profile`` signed by ``ca``; ``name`` is the subject CN."""
-    now = now or _now()
+    now = _now(now)
     # DNS names first, then IP addresses, each in the order given
     sans = [s for s in sans if s.kind == "dns"] + [s for s in sans if s.kind == "ip"]
     not_after = now + dt.timedelta(days=days)
@@ -161,7 +164,7 @@ def load_ca(cert_data: bytes, key_data: bytes, cert_src: str, key_src: str,
             raise InputError(f"{cert_src} may not sign certificates (keyCertSign missing)")
     except x509.ExtensionNotFound:
         pass
-    now = now or _now()
+    now = _now(now)
     if cert.not_valid_after_utc <= now:
         raise InputError(f"CA certificate {cert_src} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     problem = keys.unsupported_by_qdrant(cert.public_key())

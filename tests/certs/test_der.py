@@ -14,7 +14,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from qdrantsec.certs import der, issue, keys
@@ -94,7 +100,10 @@ def _check_leaf(ca: issue.CA, profile: Profile, kind: keys.KeyType, *, name: str
     assert leaf.cert.tbs_certificate_bytes == reference.tbs_certificate_bytes
     assert leaf.cert.signature_algorithm_oid == reference.signature_algorithm_oid
     leaf.cert.verify_directly_issued_by(ca.cert)
-    assert leaf.not_after == leaf.cert.not_valid_after_utc
+    utc = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+    assert leaf.not_after == leaf.cert.not_valid_after_utc == utc + dt.timedelta(days=issue.LEAF_DAYS)
+    assert leaf.cert.not_valid_before_utc == utc - issue.CLOCK_SKEW
+    assert _spki(leaf.cert) == _spki(load_pem_private_key(leaf.key_pem, None))
     assert leaf.cert_pem == leaf.cert.public_bytes(Encoding.PEM)  # PEM as cryptography writes it
 
 
@@ -115,6 +124,21 @@ def test_leaf_is_what_the_builder_makes(ca_type: str, profile: Profile) -> None:
     ca = issue.new_ca(keys.key_type(ca_type), now=NOW)
     for leaf_type in ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519"):
         _check_leaf(ca, profile, keys.key_type(leaf_type))
+
+
+def _spki(key_or_cert: Any) -> bytes:
+    return bytes(key_or_cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+
+
+def test_times_in_other_zones_and_naive_times_are_utc() -> None:
+    kind = keys.key_type("ecdsa-p256")
+    berlin = NOW.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    naive = NOW.replace(tzinfo=None)
+    for now in (berlin, naive):
+        ca = issue.new_ca(kind, now=now)
+        assert ca.cert.not_valid_before_utc == NOW - issue.CLOCK_SKEW
+        assert ca.cert.tbs_certificate_bytes == _reference_ca(ca).tbs_certificate_bytes
+        _check_leaf(ca, SERVER, kind, now=now)
 
 
 def test_long_names_and_dates_from_2050() -> None:
