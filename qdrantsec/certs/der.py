@@ -6,7 +6,8 @@ fifth of the whole command, while the certificates are a handful of fixed fields
 signatures still come from ``cryptography`` (its ``hazmat`` key modules do not import
 ``x509``). The bytes are the ones CertificateBuilder makes for the same input:
 ``tests/certs/test_der.py`` compares the to-be-signed part of each profile and key type
-with it, byte for byte.
+with it, byte for byte, and the PKCS#8 of ECDSA keys (``ec_private_key_info``) with
+``private_bytes``'.
 """
 
 from __future__ import annotations
@@ -138,6 +139,9 @@ def basic_constraints(*, ca: bool, path_length: int | None) -> bytes:
 
 
 def key_usage(**flags: bool) -> bytes:
+    unknown = set(flags) - set(KEY_USAGE_BITS)
+    if unknown:
+        raise ValueError(f"unknown key usage {sorted(unknown)}")
     return extension(_KEY_USAGE, _bits([flags.get(b, False) for b in KEY_USAGE_BITS]), critical=True)
 
 
