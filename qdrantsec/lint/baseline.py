@@ -60,14 +60,16 @@ def line_text(finding: Finding, read_lines: LineReader) -> str:
     return ""
 
 
-def finding_fingerprint(finding: Finding, read_lines: LineReader | None = None) -> str:
+def finding_fingerprint(finding: Finding, read_lines: LineReader | None = None, *,
+                        stable: str | None = None) -> str:
     """sha256 hex of rule, repository-relative POSIX path (a probe finding: its URL),
     normalised message, env var and the stripped text of the finding's line (read with
-    ``read_lines``, default: from disk)."""
+    ``read_lines``, default: from disk). ``stable``: ``stable_path`` of the finding's
+    file, when the caller has it already."""
     loc = finding.location
     parts = (
         finding.rule,
-        stable_path(loc.file) if loc.file else (loc.url or ""),
+        (stable if stable is not None else stable_path(loc.file)) if loc.file else (loc.url or ""),
         normalize_message(finding.message),
         loc.env_var or "",
         line_text(finding, read_lines or read_file_lines),
@@ -152,5 +154,21 @@ def cached_reader(reader: LineReader = read_file_lines) -> LineReader:
         if path not in cache:
             cache[path] = reader(path)
         return cache[path]
+
+    return read
+
+
+def recent_reader(reader: LineReader = read_file_lines, keep: int = 8) -> LineReader:
+    """``reader`` keeping the last ``keep`` files read: enough for findings that come file
+    by file (a report in output order), without holding every file of a large run."""
+    cache: dict[str, list[str]] = {}
+
+    def read(path: str) -> list[str]:
+        lines = cache.get(path)
+        if lines is None:
+            if len(cache) >= keep:
+                del cache[next(iter(cache))]  # the oldest
+            lines = cache[path] = reader(path)
+        return lines
 
     return read

@@ -167,6 +167,19 @@ class FindingStore:
                 counts[fvals[_SEV]] = counts.get(fvals[_SEV], 0) + 1
         return counts, suppressed
 
+    def firsts_and_unlocated(self) -> tuple[dict[str, Finding], list[Finding]]:
+        """The first finding of each rule and the findings with neither a file nor a URL,
+        in output order: what a SARIF report says before its results, found without
+        unpacking every finding."""
+        firsts: dict[str, Finding] = {}
+        unlocated: list[Finding] = []
+        for rec in self._records():
+            if rec[3] not in firsts:
+                firsts[rec[3]] = unpack(rec)
+            if not rec[0]:  # sorted by file, else URL: neither
+                unlocated.append(unpack(rec))
+        return firsts, unlocated
+
     def __iter__(self) -> Iterator[Finding]:
         for rec in self._records():
             yield unpack(rec)

@@ -174,12 +174,18 @@ def render_chunks(
     tool_version: str,
     refused: str | None = None,
 ) -> Iterator[str]:
-    """``render``'s text in pieces to write one after the other: JSON a finding at a time
-    (a large run's report is never held whole), the other formats in one piece."""
+    """``render``'s text in pieces to write one after the other: JSON and SARIF a few
+    hundred findings at a time (a large run's report is never held whole), the other
+    formats in one piece."""
     if fmt == "json":
         from qdrantsec.output import lint_json
 
         yield from lint_json.chunks(result, show_suppressed=show_suppressed)
+        return
+    if fmt == "sarif":
+        from qdrantsec.output import lint_sarif
+
+        yield from lint_sarif.chunks(result, rules=rules, tool_version=tool_version, refused=refused)
         return
     yield render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,
                  tool_version=tool_version, refused=refused)

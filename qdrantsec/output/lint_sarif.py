@@ -13,12 +13,14 @@ refuses an upload in which any result lacks a location.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from qdrantsec.lint.baseline import LineReader, cached_reader, finding_fingerprint
+from qdrantsec.lint.baseline import LineReader, finding_fingerprint, recent_reader
 from qdrantsec.lint.model import Finding, LintResult, RuleSpec, Severity
 from qdrantsec.lint.paths import stable_path
 from qdrantsec.output import to_json
@@ -93,20 +95,21 @@ def rule_descriptor(r: RuleInfo) -> dict[str, Any]:
     }
 
 
-def artifact_location(file: str) -> dict[str, Any]:
+def artifact_location(file: str, stable: str | None = None) -> dict[str, Any]:
+    """``stable``: ``stable_path(file)`` when the caller has it already."""
     # relative to the repository root: what code scanning matches against the checkout
-    shown = stable_path(file)
+    shown = stable if stable is not None else stable_path(file)
     if os.path.isabs(shown):  # outside the current directory: an absolute file URI
         return {"uri": Path(shown).as_uri()}
     return {"uri": quote(shown, safe="/-._~"), "uriBaseId": SRCROOT}
 
 
-def _location(f: Finding) -> list[dict[str, Any]]:
+def _location(f: Finding, stable: str | None = None) -> list[dict[str, Any]]:
     loc = f.location
     if not loc.file:
         # a probe finding: the request's URL is the artifact (absolute, so no uriBaseId)
         return [{"physicalLocation": {"artifactLocation": {"uri": loc.url}}}] if loc.url else []
-    physical: dict[str, Any] = {"artifactLocation": artifact_location(loc.file)}
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(loc.file, stable)}
     if loc.line:
         region: dict[str, Any] = {"startLine": loc.line}
         if loc.column:
@@ -133,7 +136,8 @@ def _message_text(f: Finding) -> str:
     return f.message
 
 
-def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
+def sarif_result(f: Finding, index: int, reader: LineReader, *, stable: str | None = None) -> dict[str, Any]:
+    """``stable``: ``stable_path`` of the finding's file, when the caller has it already."""
     text = _message_text(f)
     props: dict[str, Any] = {"severity": f.severity.label}
     if f.severity in SECURITY_SEVERITY:
@@ -147,8 +151,8 @@ def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
         "ruleIndex": index,
         "level": LEVELS[f.severity],
         "message": {"text": text},
-        "locations": _location(f),
-        "partialFingerprints": {FINGERPRINT_KEY: finding_fingerprint(f, reader)},
+        "locations": _location(f, stable),
+        "partialFingerprints": {FINGERPRINT_KEY: finding_fingerprint(f, reader, stable=stable)},
         "properties": props,
     }
     if f.suppressed:
@@ -156,13 +160,23 @@ def sarif_result(f: Finding, index: int, reader: LineReader) -> dict[str, Any]:
     return out
 
 
-def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
-             refused: str | None = None) -> dict[str, Any]:
-    """``refused``: why the command refuses the run although it found no error (lint with
-    nothing to lint exits 2): an error notification, and the execution is not successful."""
-    infos = rule_index(rules, result.findings)
+def _scan(result: LintResult) -> tuple[Iterable[Finding], list[Finding], list[Finding] | None]:
+    """What the report says before its results: the findings that define the rules (the
+    first of each rule is enough) and those with no file nor URL (notifications), in
+    output order; and the findings sorted (None for a ``FindingStore``, already in order
+    and read again for the results, so that they are never all held at once)."""
+    scan = getattr(result.findings, "firsts_and_unlocated", None)
+    if scan is not None:
+        firsts, unlocated = scan()
+        return firsts.values(), unlocated, None
+    findings = ordered(result.findings)
+    return result.findings, [f for f in findings if not (f.location.file or f.location.url)], findings
+
+
+def _head(result: LintResult, infos: dict[str, RuleInfo], unlocated: list[Finding], refused: str | None,
+          tool_version: str) -> dict[str, Any]:
+    """The document without its results (``"results": []``)."""
     index = {rid: i for i, rid in enumerate(infos)}
-    reader = cached_reader()
     urls = result.inputs.urls
     notifications = [
         {
@@ -173,8 +187,6 @@ def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
         }
         for e in sorted(result.errors, key=lambda e: input_path(result, e.file))
     ]
-    findings = ordered(result.findings)
-    located = [f for f in findings if f.location.file or f.location.url]
     # GitHub code scanning rejects a whole upload when one result has no file location, so
     # a finding that points at no file at all (rare: a Qdrant default with no file behind
     # it) is reported as a notification tied to its rule instead of a result.
@@ -184,7 +196,7 @@ def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
             "message": {"text": f"{f.rule} {f.name}: {_message_text(f)}"},
             "associatedRule": {"id": f.rule, "index": index[f.rule]},
         }
-        for f in findings if not (f.location.file or f.location.url)
+        for f in unlocated
     ]
     if refused:
         notifications.append({"level": "error", "message": {"text": refused}})
@@ -208,12 +220,101 @@ def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
                 },
                 "invocations": [invocation],
                 "columnKind": "unicodeCodePoints",
-                "results": [sarif_result(f, index[f.rule], reader) for f in located],
+                "results": [],
             }
         ],
     }
 
 
+def _results(result: LintResult, findings: list[Finding] | None,
+             index: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """Each located finding's result, in output order."""
+    reader = recent_reader()  # findings come file by file
+    last: tuple[str | None, str | None] = (None, None)
+    for f in result.findings if findings is None else findings:
+        file = f.location.file
+        if not (file or f.location.url):
+            continue
+        if file and file != last[0]:
+            last = (file, stable_path(file))  # (a walk up to the repository root)
+        yield sarif_result(f, index[f.rule], reader, stable=last[1] if file else None)
+
+
+def document(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
+             refused: str | None = None) -> dict[str, Any]:
+    """``refused``: why the command refuses the run although it found no error (lint with
+    nothing to lint exits 2): an error notification, and the execution is not successful."""
+    defining, unlocated, findings = _scan(result)
+    infos = rule_index(rules, defining)
+    doc = _head(result, infos, unlocated, refused, tool_version)
+    index = {rid: i for i, rid in enumerate(infos)}
+    doc["runs"][0]["results"] = list(_results(result, findings, index))
+    return doc
+
+
 def render(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
            refused: str | None = None) -> str:
-    return to_json(document(result, rules=rules, tool_version=tool_version, refused=refused)) + "\n"
+    return "".join(chunks(result, rules=rules, tool_version=tool_version, refused=refused))
+
+
+#: results sit four levels deep: {"runs": [{"results": [ ... ]}]}
+_RESULT_INDENT = " " * 8
+
+
+def chunks(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
+           refused: str | None = None) -> Iterator[str]:
+    """``render``'s text a few hundred results at a time (the same bytes as
+    ``to_json(document(...))``): a large run's report is never held whole."""
+    defining, unlocated, findings = _scan(result)
+    infos = rule_index(rules, defining)
+    text = to_json(_head(result, infos, unlocated, refused, tool_version))
+    marker = '"results": []'  # the last member of the last run: only closing brackets after it
+    at = text.rindex(marker)
+    yield text[:at] + '"results": ['
+    index = {rid: i for i, rid in enumerate(infos)}
+    first = True
+    batch: list[str] = []
+    for res in _results(result, findings, index):
+        batch.append(("\n" if first else ",\n") + _RESULT_INDENT + pretty(res, _RESULT_INDENT))
+        first = False
+        if len(batch) >= 256:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+    yield ("]" if first else "\n" + _RESULT_INDENT[2:] + "]") + text[at + len(marker):] + "\n"
+
+
+_encode_str = json.encoder.encode_basestring  # what to_json (ensure_ascii=False) writes strings with
+
+
+def pretty(obj: Any, indent: str = "") -> str:
+    """``obj`` as ``to_json`` writes it (two-space indent, ``default=str``) at ``indent``:
+    the same text for the dicts, lists, strings, numbers, booleans and nulls a result is
+    made of, without the pure-Python encoder's generator per level (``json.dumps`` with an
+    indent does not use the C encoder)."""
+    if isinstance(obj, str):
+        return _encode_str(obj)
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        if not all(type(k) is str for k in obj):  # keys json converts: let it
+            return to_json(obj).replace("\n", "\n" + indent)
+        inner = indent + "  "
+        return ("{\n" + inner + (",\n" + inner).join(
+            _encode_str(k) + ": " + pretty(v, inner) for k, v in obj.items()) + "\n" + indent + "}")
+    if isinstance(obj, (list, tuple)):
+        if not obj:
+            return "[]"
+        inner = indent + "  "
+        return "[\n" + inner + (",\n" + inner).join(pretty(v, inner) for v in obj) + "\n" + indent + "]"
+    if isinstance(obj, int):
+        return int.__repr__(obj)
+    # floats (nan, inf), and what to_json turns into a string (default=str)
+    return to_json(obj).replace("\n", "\n" + indent)

@@ -163,3 +163,39 @@ def test_second_half_using_a_file_of_the_first_makes_the_run_whole(
     whole, forked, rules = _jobs(tmp_path, monkeypatch)
     assert isinstance(forked.findings, list)  # type: ignore[attr-defined]  # the whole run's
     assert _reports(whole, rules) == _reports(forked, rules)
+
+
+def _sarif_both_ways(result: object, rules: list, **kw: object) -> tuple[list[str], str]:
+    from qdrantsec.output import lint_sarif, to_json
+
+    pieces = list(lint_sarif.chunks(result, rules=rules, tool_version="t", **kw))  # type: ignore[arg-type]
+    whole = to_json(lint_sarif.document(result, rules=rules, tool_version="t", **kw)) + "\n"  # type: ignore[arg-type]
+    return pieces, whole
+
+
+def test_sarif_is_written_in_pieces_with_the_encoders_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, 40)
+    monkeypatch.setattr(store, "RUN_SIZE", 64)
+    whole, streamed, rules = _both(tmp_path, monkeypatch)
+    for result in (whole, streamed):
+        pieces, text = _sarif_both_ways(result, rules)
+        assert len(pieces) > 3 and "".join(pieces) == text  # a few hundred results a piece
+
+
+def test_sarif_pieces_with_notifications_and_no_results() -> None:
+    from qdrantsec.lint.model import FileError, Finding, LintResult, Location, Severity
+
+    rules = all_rules()
+    odd = Finding("QS999", "made-up", Severity.HIGH, 'a "quoted"\nmessage é',
+                  Location(None, note="Qdrant default"), fix="fix it", target="t")
+    filed = Finding("QS101", "bind-all-interfaces", Severity.MEDIUM, "m",
+                    Location("a b/c.yaml", 3, 4, "QDRANT__X"), suppressed=True, suppression="inline: why")
+    cases = [LintResult(), LintResult(findings=[odd]),
+             LintResult(findings=[filed, odd], errors=[FileError("x", "bad")])]
+    for result in cases:
+        for refused in (None, "nothing to lint"):
+            pieces, text = _sarif_both_ways(result, rules, refused=refused)
+            assert "".join(pieces) == text
+    # the finding with no file is a notification, not a result
+    assert '"results": []' in "".join(_sarif_both_ways(cases[1], rules)[0])
