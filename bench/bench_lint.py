@@ -380,13 +380,17 @@ def stats(runs: list[tuple[float, int, int, float]]) -> tuple[float, float, floa
 
 
 # -- findings check ---------------------------------------------------------------------
+#: the reports compared (a recording made before text and github were added has none of them)
+REPORTS = ("json", "sarif", "text", "github")
+
+
 def outputs(corpus: Path, inside: bool) -> dict[str, bytes]:
-    """The CLI's JSON and SARIF reports on ``corpus``, run from inside it (``lint .``) or
-    from its parent (``lint real-configs``)."""
+    """The CLI's reports on ``corpus``, run from inside it (``lint .``) or from its parent
+    (``lint real-configs``)."""
     got = {}
     cwd, path = (corpus, ".") if inside else (corpus.parent, corpus.name)
     with tempfile.TemporaryDirectory() as d:
-        for fmt in ("json", "sarif"):
+        for fmt in REPORTS:
             out = Path(d) / f"report.{fmt}"
             subprocess.run(ours(out, fmt, path), cwd=cwd, check=True, env=child_env(),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -397,7 +401,7 @@ def outputs(corpus: Path, inside: bool) -> dict[str, bytes]:
 def whole_vs_streaming(corpus: Path) -> list[str]:
     """Lint ``corpus`` in this process twice, whole (every file kept to the end, the
     engine's original algorithm) and a directory at a time with findings spilled to disk
-    (what the CLI does), and compare the JSON and SARIF reports byte for byte."""
+    (what the CLI does), and compare the reports byte for byte."""
     from qdrantsec.lint import engine, store
     from qdrantsec.lint.registry import all_rules
     from qdrantsec.output.lint_formats import render
@@ -414,7 +418,7 @@ def whole_vs_streaming(corpus: Path) -> list[str]:
         finally:
             store.RUN_SIZE = run_size
         problems = []
-        for fmt in ("json", "sarif", "text"):
+        for fmt in REPORTS:
             a = render(whole, fmt, color=False, show_suppressed=True, rules=rules, tool_version="x")
             b = render(streamed, fmt, color=False, show_suppressed=True, rules=rules, tool_version="x")
             if a != b:
@@ -443,12 +447,15 @@ def check(corpus: Path, against: Path | None, record: Path | None) -> int:
                 (record / file).write_bytes(data)
                 print(f"recorded {record / file} ({len(data)} bytes)")
             if against is not None:
+                if not (against / file).exists():
+                    print(f"{file}: not recorded in {against}")
+                    continue
                 want = (against / file).read_bytes()
                 print(f"{file}: {'same bytes' if want == data else 'DIFFERENT'} ({len(data)} bytes)")
                 if want != data:
                     problems.append(f"{file} differs from {against / file}")
         problems.extend(whole_vs_streaming(root))
-        print(f"{name}: whole and streaming runs give the same JSON, SARIF and text reports"
+        print(f"{name}: whole and streaming runs give the same JSON, SARIF, text and github reports"
               if not any(name in p or str(root) in p for p in problems) else f"{name}: see below")
     for p in problems:
         print("PROBLEM:", p)

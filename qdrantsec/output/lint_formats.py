@@ -174,9 +174,9 @@ def render_chunks(
     tool_version: str,
     refused: str | None = None,
 ) -> Iterator[str]:
-    """``render``'s text in pieces to write one after the other: JSON and SARIF a few
-    hundred findings at a time (a large run's report is never held whole), the other
-    formats in one piece."""
+    """``render``'s text in pieces to write one after the other: JSON, SARIF, text and
+    GitHub a few hundred findings at a time (a large run's report is never held whole),
+    JUnit in one piece."""
     if fmt == "json":
         from qdrantsec.output import lint_json
 
@@ -186,6 +186,16 @@ def render_chunks(
         from qdrantsec.output import lint_sarif
 
         yield from lint_sarif.chunks(result, rules=rules, tool_version=tool_version, refused=refused)
+        return
+    if fmt == "text":
+        from qdrantsec.output import lint_text
+
+        yield from lint_text.chunks(result, color=color, show_suppressed=show_suppressed)
+        return
+    if fmt == "github":
+        from qdrantsec.output import lint_github
+
+        yield from lint_github.chunks(result, show_suppressed=show_suppressed)
         return
     yield render(result, fmt, color=color, show_suppressed=show_suppressed, rules=rules,
                  tool_version=tool_version, refused=refused)

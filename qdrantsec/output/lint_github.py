@@ -13,6 +13,8 @@ inside properties (``file=``, ``title=``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from qdrantsec.lint.model import Finding, LintResult, Severity
 from qdrantsec.lint.paths import stable_path
 from qdrantsec.output.lint_formats import input_path, ordered
@@ -40,7 +42,8 @@ def command(level: str, message: str, **props: object) -> str:
     return f"::{level}{' ' + given if given else ''}::{escape_data(message)}"
 
 
-def annotation(f: Finding) -> str:
+def annotation(f: Finding, stable: str | None = None) -> str:
+    """``stable``: ``stable_path`` of the finding's file, when the caller has it already."""
     loc = f.location
     title = f"{f.rule} {f.name}"
     body = f.message
@@ -62,16 +65,35 @@ def annotation(f: Finding) -> str:
         body += f"\nSuppressed: {f.suppression or 'yes'}"
     # file= is relative to the repository root (the workspace), wherever qdrantsec runs
     return command(
-        level, body, file=stable_path(loc.file) if loc.file else None, line=loc.line or None,
+        level, body, file=(stable or stable_path(loc.file)) if loc.file else None, line=loc.line or None,
         col=(loc.column or None) if loc.line else None, title=title,
     )
 
 
 def render(result: LintResult, *, show_suppressed: bool) -> str:
-    lines = [annotation(f) for f in ordered(result.findings, show_suppressed)]
+    return "".join(chunks(result, show_suppressed=show_suppressed))
+
+
+def chunks(result: LintResult, *, show_suppressed: bool) -> Iterator[str]:
+    """``render``'s text a few hundred annotations at a time."""
+    found = result.findings
+    if getattr(found, "in_output_order", False):  # a FindingStore: already in order
+        findings: Iterable[Finding] = (f for f in found if show_suppressed or not f.suppressed)
+    else:
+        findings = ordered(found, show_suppressed)
+    batch: list[str] = []
+    last: tuple[str | None, str | None] = (None, None)
+    for f in findings:
+        file = f.location.file
+        if file and file != last[0]:
+            last = (file, stable_path(file))  # (a walk up to the repository root, once a file)
+        batch.append(annotation(f, last[1] if file else None) + "\n")
+        if len(batch) >= 512:
+            yield "".join(batch)
+            batch = []
     inputs = result.inputs
-    lines += [command("error", f"{e.file}: {e.message}" if inputs.urls else e.message,
-                      file=None if inputs.urls else stable_path(e.file), title=inputs.error_title)
+    batch += [command("error", f"{e.file}: {e.message}" if inputs.urls else e.message,
+                      file=None if inputs.urls else stable_path(e.file), title=inputs.error_title) + "\n"
               for e in sorted(result.errors, key=lambda e: input_path(result, e.file))]
-    lines.append(summary_line(result, show_suppressed))
-    return "\n".join(lines) + "\n"
+    batch.append(summary_line(result, show_suppressed) + "\n")
+    yield "".join(batch)

@@ -11,6 +11,8 @@ styles and only when asked for; without it the text has no escape sequences at a
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from qdrantsec.lint.model import Finding, LintResult, Severity
 from qdrantsec.output.lint_formats import finding_path, ordered, summarize
 
@@ -30,8 +32,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def location_text(f: Finding) -> str:
-    path = finding_path(f) or f.location.url or "(no file)"
+def location_text(f: Finding, shown: str | None = None) -> str:
+    """``shown``: the finding's display path, when the caller has it already."""
+    path = shown or finding_path(f) or f.location.url or "(no file)"
     loc = f.location
     if loc.line:
         path += f":{loc.line}"
@@ -40,10 +43,10 @@ def location_text(f: Finding) -> str:
     return path
 
 
-def finding_lines(f: Finding) -> list[list[Segment]]:
+def finding_lines(f: Finding, shown: str | None = None) -> list[list[Segment]]:
     sev_style = "dim" if f.suppressed else SEVERITY_STYLES[f.severity]
     head: list[Segment] = [
-        (location_text(f), "bold"),
+        (location_text(f, shown), "bold"),
         ("  ", None),
         (f"{f.severity.name:<{_WIDTH}}", sev_style),
         ("  ", None),
@@ -98,23 +101,42 @@ def summary_line(result: LintResult, show_suppressed: bool) -> str:
 
 
 def render(result: LintResult, *, color: bool, show_suppressed: bool) -> str:
-    lines: list[list[Segment]] = []
+    return "".join(chunks(result, color=color, show_suppressed=show_suppressed))
+
+
+def with_paths(result: LintResult, show_suppressed: bool) -> Iterable[tuple[Finding, str | None]]:
+    """The findings in output order, each with its display path (None: no file). A
+    ``FindingStore`` has them in that order, with the paths it sorted by."""
+    found = result.findings
+    if getattr(found, "in_output_order", False):
+        return ((f, shown) for f, shown in found.with_paths() if show_suppressed or not f.suppressed)
+    return ((f, finding_path(f)) for f in ordered(found, show_suppressed))
+
+
+def chunks(result: LintResult, *, color: bool, show_suppressed: bool) -> Iterator[str]:
+    """``render``'s text a few hundred findings at a time."""
+    batch: list[str] = []
     previous: str | None = None
-    for i, f in enumerate(ordered(result.findings, show_suppressed)):
+    first = True
+    for f, shown in with_paths(result, show_suppressed):
         # one block per file, or per probed server (its requests' URLs differ)
-        path = finding_path(f) or (f.target if f.location.url else "")
-        if i and path != previous:
-            lines.append([])
+        path = shown or (f.target if f.location.url else "")
+        if not first and path != previous:
+            batch.append("\n")
+        first = False
         previous = path
-        lines.extend(finding_lines(f))
+        batch.extend(_join(line, color) + "\n" for line in finding_lines(f, shown))
+        if len(batch) >= 1024:
+            yield "".join(batch)
+            batch = []
     # Files that could not be linted are only counted here: the command reports each of them
     # on stderr, where diagnostics belong, and listing them twice on a terminal is noise.
-    if lines:
-        lines.append([])
+    if not first:
+        batch.append("\n")
     s = summarize(result)
     style = "bold red" if s.total or s.errors else "bold green"
-    lines.append([(summary_line(result, show_suppressed), style)])
-    return "".join(_join(line, color) + "\n" for line in lines)
+    batch.append(_join([(summary_line(result, show_suppressed), style)], color) + "\n")
+    yield "".join(batch)
 
 
 def _join(segments: list[Segment], color: bool) -> str:
