@@ -62,10 +62,13 @@ def pack(f: Finding, seq: tuple[int, ...], shown: dict[str, str] | None = None) 
             lvals, tuple(fvals))
 
 
+_SEVERITY = {int(s): s for s in Severity}  # (a dict lookup; calling the enum is slower)
+
+
 def unpack(rec: tuple[Any, ...]) -> Finding:
     fvals = list(rec[8])
     fvals[_LOC] = Location(*rec[7])
-    fvals[_SEV] = Severity(fvals[_SEV])
+    fvals[_SEV] = _SEVERITY[fvals[_SEV]]
     return Finding(*fvals)
 
 
@@ -83,11 +86,12 @@ class FindingStore:
         self._file: IO[bytes] | None = None
         self._others: list[IO[bytes]] = []
         self._len: int | None = None
+        self._tally: tuple[dict[int, int], int] | None = None  # of the last full pass
         self._shown: dict[str, str] = {}
 
     def add(self, f: Finding, seq: tuple[int, ...]) -> None:
         self._buf.append(pack(f, seq, self._shown))  # (a run does not change directory)
-        self._len = None
+        self._len = self._tally = None
         if self._spill and len(self._buf) >= RUN_SIZE:
             self._flush()
 
@@ -122,7 +126,7 @@ class FindingStore:
         """Take over the sorted runs another store left in ``fh`` (closed with this one)."""
         self._runs.extend((fh, start, n) for start, n in runs)
         self._others.append(fh)
-        self._len = None
+        self._len = self._tally = None
 
     def _read_run(self, fh: IO[bytes], start: int, count: int) -> Iterator[tuple[Any, ...]]:
         pos, left = start, count
@@ -143,6 +147,10 @@ class FindingStore:
             merged = iter(self._buf)
         group: tuple[Any, ...] | None = None
         seen: set[tuple[Any, ...]] = set()
+        # the tally, on the way: a report that lists every finding then counts them in
+        # its summary does not merge the runs a second time
+        counts: dict[int, int] = {}
+        suppressed = 0
         for rec in merged:
             head = rec[:6]
             if head != group:
@@ -153,19 +161,21 @@ class FindingStore:
             if ident in seen:
                 continue
             seen.add(ident)
-            yield rec
-
-    def tally(self) -> tuple[dict[int, int], int]:
-        """Unsuppressed findings by severity (as ints), and the number suppressed."""
-        counts: dict[int, int] = {}
-        suppressed = 0
-        for rec in self._records():
             fvals = rec[8]
             if fvals[_SUPP]:
                 suppressed += 1
             else:
                 counts[fvals[_SEV]] = counts.get(fvals[_SEV], 0) + 1
-        return counts, suppressed
+            yield rec
+        self._tally = (counts, suppressed)
+
+    def tally(self) -> tuple[dict[int, int], int]:
+        """Unsuppressed findings by severity (as ints), and the number suppressed."""
+        if self._tally is None:
+            for _ in self._records():
+                pass
+        assert self._tally is not None
+        return dict(self._tally[0]), self._tally[1]
 
     def firsts_and_unlocated(self) -> tuple[dict[str, Finding], list[Finding]]:
         """The first finding of each rule and the findings with neither a file nor a URL,
