@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from typing import Any, NamedTuple
 
-from qdrantsec.certs import der, keys
+from qdrantsec.certs import keys
 from qdrantsec.certs.names import SanName
 from qdrantsec.certs.profiles import Profile, eku_oids
 from qdrantsec.errors import InputError
@@ -22,48 +22,36 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 # through exec when its module is imported, half a millisecond each at every start of
 # `certs generate`. Their reprs leave out keys (tracebacks, logs).
 
-def _parse(cert_pem: bytes) -> Any:
-    from cryptography import x509
-
-    return x509.load_pem_x509_certificate(cert_pem)
-
-
 class CA(NamedTuple):
+    cert: Any  # cryptography.x509.Certificate
     key: Any  # the private key
     cert_pem: bytes
     key_pem: bytes
     reused: bool
-    subject: bytes  # DER of its subject name: the leaves' issuer
-    key_id: bytes  # its subject key identifier: the leaves' authority key identifier
-    not_after: dt.datetime
-    loaded: Any = None  # the cryptography.x509.Certificate of a CA read from files
 
     def __repr__(self) -> str:
         return f"CA(reused={self.reused!r}, not_after={self.not_after!r})"
 
     @property
-    def cert(self) -> Any:
-        """The certificate as a ``cryptography.x509.Certificate`` (parsed when asked for:
-        ``certs generate`` itself does not import ``cryptography.x509``)."""
-        return self.loaded if self.loaded is not None else _parse(self.cert_pem)
+    def not_after(self) -> dt.datetime:
+        return self.cert.not_valid_after_utc  # type: ignore[no-any-return]
 
 
 class Leaf(NamedTuple):
     profile: Profile
     name: str
     sans: list[SanName]
+    cert: Any  # cryptography.x509.Certificate
     cert_pem: bytes
     key_pem: bytes
-    not_after: dt.datetime
 
     def __repr__(self) -> str:
         return (f"Leaf(profile={self.profile.name!r}, name={self.name!r}, sans={self.sans!r}, "
                 f"not_after={self.not_after!r})")
 
     @property
-    def cert(self) -> Any:
-        """The certificate as a ``cryptography.x509.Certificate`` (parsed when asked for)."""
-        return _parse(self.cert_pem)
+    def not_after(self) -> dt.datetime:
+        return self.cert.not_valid_after_utc  # type: ignore[no-any-return]
 
 
 def random_serial() -> int:
@@ -74,6 +62,19 @@ def random_serial() -> int:
             return serial
 
 
+def _hash_for(key: Any) -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if isinstance(key, ec.EllipticCurvePrivateKey):  # the default: no Ed25519 module loaded
+        return hashes.SHA384() if key.curve.key_size >= 384 else hashes.SHA256()
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return None
+    return hashes.SHA256()
+
+
 def _now(now: dt.datetime | None = None) -> dt.datetime:
     """``now`` (a naive time taken as UTC, as CertificateBuilder takes it), or the clock."""
     if now is None:
@@ -81,33 +82,52 @@ def _now(now: dt.datetime | None = None) -> dt.datetime:
     return now.replace(tzinfo=dt.timezone.utc) if now.tzinfo is None else now
 
 
+def _pem(cert: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return cert.public_bytes(serialization.Encoding.PEM)  # type: ignore[no-any-return]
+
+
 def new_ca(kind: keys.KeyType, *, days: int = CA_DAYS, now: dt.datetime | None = None,
            common_name: str | None = None) -> CA:
     """A self-signed CA that can sign leaves only (pathlen 0)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     now = _now(now)
     key = keys.generate(kind)
     cn = common_name or f"qdrantsec CA {os.urandom(4).hex()}"
-    subject = der.name([(der.ORGANIZATION, "qdrantsec"), (der.CN, cn)])
-    key_id = der.key_identifier(key.public_key())
-    not_after = now + dt.timedelta(days=days)
-    algorithm, sign = der.signer(key)
-    tbs = der.tbs_certificate(
-        serial=random_serial(), algorithm=algorithm, issuer=subject, subject=subject,
-        not_before=now - CLOCK_SKEW, not_after=not_after, public_key=key.public_key(),
-        extensions=[
-            der.basic_constraints(ca=True, path_length=0),
-            der.key_usage(key_cert_sign=True, crl_sign=True),
-            der.subject_key_id(key_id),
-            der.authority_key_id(key_id),
-        ])
-    cert_pem = der.pem(der.sign_certificate(tbs, algorithm, sign))
-    return CA(key, cert_pem, keys.private_pem(key), reused=False, subject=subject, key_id=key_id,
-              not_after=not_after)
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "qdrantsec"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(random_serial())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=False, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
+                       critical=False)
+        .sign(key, _hash_for(key))
+    )
+    return CA(cert, key, _pem(cert), keys.private_pem(key), reused=False)
 
 
 def issue(ca: CA, profile: Profile, name: str, sans: list[SanName], kind: keys.KeyType, *,
           days: int = LEAF_DAYS, now: dt.datetime | None = None) -> Leaf:
     """A leaf certificate for ``profile`` signed by ``ca``; ``name`` is the subject CN."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     now = _now(now)
     # DNS names first, then IP addresses, each in the order given
     sans = [s for s in sans if s.kind == "dns"] + [s for s in sans if s.kind == "ip"]
@@ -116,26 +136,44 @@ def issue(ca: CA, profile: Profile, name: str, sans: list[SanName], kind: keys.K
     if not_after > ca_end:
         raise InputError(
             f"the {profile.name} certificate for {name} would outlive the CA "
-            f"(CA expires {ca_end:%Y-%m-%d})",
+            f"(CA expires {ca_end:%Y-%m-%d}, certificate would expire {not_after:%Y-%m-%d})",
             hint="use fewer --days, or a newer CA",
         )
     key = keys.generate(kind)
-    extensions = [
-        der.basic_constraints(ca=False, path_length=None),
-        der.key_usage(digital_signature=True, key_encipherment=kind.family == "rsa"),
-        der.ext_key_usage(eku_oids(profile.eku)),
-        der.subject_key_id(der.key_identifier(key.public_key())),
-        der.authority_key_id(ca.key_id),
-    ]
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name[:64])]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(random_serial())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=kind.family == "rsa",
+            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in eku_oids(profile.eku)]),
+                       critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(_aki(ca.cert), critical=False)
+    )
     if sans:
-        extensions.append(der.subject_alt_names([(s.kind, s.value) for s in sans]))
-    algorithm, sign = der.signer(ca.key)
-    tbs = der.tbs_certificate(
-        serial=random_serial(), algorithm=algorithm, issuer=ca.subject,
-        subject=der.name([(der.CN, name[:64])]), not_before=now - CLOCK_SKEW, not_after=not_after,
-        public_key=key.public_key(), extensions=extensions)
-    cert_pem = der.pem(der.sign_certificate(tbs, algorithm, sign))
-    return Leaf(profile, name, list(sans), cert_pem, keys.private_pem(key), not_after)
+        general = [x509.DNSName(s.value) if s.kind == "dns" else x509.IPAddress(ipaddress.ip_address(s.value))
+                   for s in sans]
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    cert = builder.sign(ca.key, _hash_for(ca.key))
+    return Leaf(profile, name, list(sans), cert, _pem(cert), keys.private_pem(key))
+
+
+def _aki(ca_cert: Any) -> Any:
+    from cryptography import x509
+
+    try:
+        ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
 
 
 def load_ca(cert_data: bytes, key_data: bytes, cert_src: str, key_src: str,
@@ -170,11 +208,4 @@ def load_ca(cert_data: bytes, key_data: bytes, cert_src: str, key_src: str,
     problem = keys.unsupported_by_qdrant(cert.public_key())
     if problem:
         raise InputError(f"CA certificate {cert_src}: {problem}")
-    try:
-        key_id = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except x509.ExtensionNotFound:  # the leaves' authority key id is then the key's own
-        key_id = der.key_identifier(cert.public_key())
-    f = keys.formats()
-    return CA(key, cert.public_bytes(f.Encoding.PEM), key_data, reused=True,
-              subject=cert.subject.public_bytes(), key_id=key_id, not_after=cert.not_valid_after_utc,
-              loaded=cert)
+    return CA(cert, key, _pem(cert), key_data, reused=True)

@@ -63,31 +63,15 @@ def generate(kind: KeyType) -> Any:
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def formats() -> Any:
-    """The module with ``Encoding``, ``PrivateFormat``, ``PublicFormat`` and ``NoEncryption``.
-
-    ``cryptography.hazmat.primitives.serialization`` re-exports them, but importing it also
-    loads the SSH and PKCS#12 code and every cipher (4 ms of ``certs generate``); they are
-    defined in ``_serialization``, which the key modules import anyway."""
-    try:
-        from cryptography.hazmat.primitives import _serialization as module
-    except ImportError:  # a cryptography that moved them: the public module has them
-        from cryptography.hazmat.primitives import serialization as module
-    return module
-
-
 def private_pem(key: Any) -> bytes:
-    """Unencrypted PKCS#8 PEM, what Qdrant reads.
+    """Unencrypted PKCS#8 PEM, what Qdrant reads."""
+    from cryptography.hazmat.primitives import serialization
 
-    ECDSA keys (the default) are encoded by ``der.ec_private_key_info``, to the same bytes:
-    ``private_bytes`` imports all of ``serialization`` (3 ms) to check its ``NoEncryption``."""
-    from qdrantsec.certs import der
-
-    info = der.ec_private_key_info(key)
-    if info is not None:
-        return der.pem(info, "PRIVATE KEY")
-    f = formats()
-    return key.private_bytes(f.Encoding.PEM, f.PrivateFormat.PKCS8, f.NoEncryption())
+    return key.private_bytes(  # type: ignore[no-any-return]
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def load_private(data: bytes, source: str) -> Any:
@@ -136,6 +120,7 @@ def unsupported_by_qdrant(public_key: Any) -> str | None:
 
 
 def same_public_key(a: Any, b: Any) -> bool:
-    f = formats()
-    fmt = (f.Encoding.DER, f.PublicFormat.SubjectPublicKeyInfo)
+    from cryptography.hazmat.primitives import serialization
+
+    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return bool(a.public_bytes(*fmt) == b.public_bytes(*fmt))
