@@ -595,6 +595,9 @@ def resume_cmd(
     try:
         rt = _common(journal, fmt, session, plan, jr, new, mode=mode, switch_cmd=switch_cmd,
                      switch_timeout=switch_timeout, new_key_file=new_key_file)
+        from qdrantsec.rotation.executor import ensure_resumable
+
+        ensure_resumable(rt)
         rt.event("phase", f"resuming run {jr.run_id} ({jr.state}, phase {jr.data.get('phase')})")
         outcome = _run(rt)
     finally:

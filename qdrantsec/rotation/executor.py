@@ -226,13 +226,19 @@ def _confirmed(rt: Runtime) -> bool:
         "Have the clients switched to the new key? Continue with the promote phase")
 
 
-def run(rt: Runtime) -> Outcome:
-    """Run (or resume) the plan up to the end, the pause, or a halt (HaltError)."""
+def ensure_resumable(rt: Runtime) -> None:
+    """A finished, aborted or aborting run is not resumed (checked before anything is said)."""
     j = rt.journal
     if j.state in (J.DONE, J.ABORTED, J.ABORTING):
         raise QdrantsecError(f"the rotation in {j.path} is {j.state}; nothing to resume",
                              hint=f"'{rt.abort_hint}' continues an abort" if j.state == J.ABORTING
                              else None)
+
+
+def run(rt: Runtime) -> Outcome:
+    """Run (or resume) the plan up to the end, the pause, or a halt (HaltError)."""
+    j = rt.journal
+    ensure_resumable(rt)
     j.data["state"] = J.RUNNING
     j.data["halt"] = None
     j.save()

@@ -369,6 +369,7 @@ def test_abort_in_stage(clusters: list[Cluster], tmp_path: Path) -> None:
     assert json.loads(_journal(c).read_text())["state"] == "aborted"
     again = _resume(c, "--yes")
     assert again.returncode == 2 and "aborted; nothing to resume" in again.stderr
+    assert "resuming" not in again.stderr   # one line: nothing is said to be resumed
 
 
 def test_abort_at_the_pause(clusters: list[Cluster], tmp_path: Path) -> None:
