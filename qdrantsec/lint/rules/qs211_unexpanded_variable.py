@@ -42,6 +42,8 @@ def find_reference(value: str) -> str | None:
 
     Searched only up to the last ``}``: past it no ``${`` can close, and a search there
     rescans to the end from each one (``${A-`` repeated 40,000 times took minutes)."""
+    if "$" not in value:  # most values: no search at all
+        return None
     end = value.rfind("}")
     m = _BRACED.search(value, 0, end + 1) if end >= 0 else None
     if m is None:
