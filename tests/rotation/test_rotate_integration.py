@@ -207,6 +207,8 @@ def test_three_step_breaks_internal_auth_and_the_gate_halts(clusters: list[Clust
     res = _run(c, "--internal-auth", "off", "--yes")
     assert res.returncode == 20, res.stderr
     assert "halted at node-1" in res.stderr and "Unauthenticated" in res.stderr
+    # refusals that outlast the --settle window end the wait at once, not at --peer-timeout
+    assert "internal calls refused" in res.stderr and "--peer-timeout" not in res.stderr
     assert c.request(c.nodes[0], "GET", "/readyz", None).status_code == 200
     errors = " ".join(str(e.get("latest_error")) for f in c.failures().values() for e in f.values())
     assert "Unauthenticated" in errors
