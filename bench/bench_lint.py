@@ -527,11 +527,13 @@ def main() -> int:
                         help="compare the reports with those recorded in DIR (see --record)")
     parser.add_argument("--record", metavar="DIR", type=Path, help="record the reports into DIR")
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
+    parser.add_argument("--format", default="json", choices=("json", "sarif", "text", "github"),
+                        help="qdrantsec's report format (default json)")
     args = parser.parse_args()
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="qdrantsec-bench-"))
     try:
         if args.memory_curve:
-            return memory_curve(tmp, [int(x) for x in args.memory_curve.split(",")], args.runs)
+            return memory_curve(tmp, [int(x) for x in args.memory_curve.split(",")], args.runs, args.format)
         files, size = generate(tmp, mix=args.mix, scale=args.scale)
         print(f"{files} files, {size / 1e6:.2f} MB ({args.mix} mix)")
         if args.check_against or args.record:
@@ -539,30 +541,34 @@ def main() -> int:
         if args.profile:
             profile(tmp)
             return 0
-        return side_by_side(tmp, args.runs)
+        return side_by_side(tmp, args.runs, args.format)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def side_by_side(tmp: Path, runs: int) -> int:
+def side_by_side(tmp: Path, runs: int, fmt: str = "json") -> int:
     yamllint = shutil.which("yamllint", path=str(Path(sys.executable).parent)) or shutil.which("yamllint")
     if yamllint is None:
         print("yamllint is not installed: pip install yamllint", file=sys.stderr)
         return 2
-    out = tmp.parent / f"{tmp.name}-findings.json"
-    cmds = {"qdrantsec": ours(out), "yamllint": [yamllint, "-f", "parsable", "."]}
+    out = tmp.parent / f"{tmp.name}-findings.{fmt}"
+    cmds = {"qdrantsec": ours(out, fmt), "yamllint": [yamllint, "-f", "parsable", "."]}
+    loads = [os.getloadavg()[0]]
     for cmd in cmds.values():  # warm the page cache and the byte-code cache
         timed(cmd, tmp)
     results: dict[str, list[tuple[float, int, int, float]]] = {name: [] for name in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():
             results[name].append(timed(cmd, tmp))
+            loads.append(os.getloadavg()[0])
     import json
 
-    findings = len(json.loads(out.read_text())["findings"])
+    findings = (len(json.loads(out.read_text())["findings"]) if fmt == "json" else
+                len(json.loads(out.read_text())["runs"][0]["results"]) if fmt == "sarif" else "?")
     out.unlink()
-    print(f"{runs} runs each (alternating); qdrantsec reported {findings} findings")
+    print(f"{runs} runs each (alternating); qdrantsec reported {findings} findings ({fmt}); "
+          f"load average (1 min) {min(loads):.2f} to {max(loads):.2f}")
     print("| tool | median | min | max | CPU (user+sys, median) | peak RSS | exit |")
     print("|---|---|---|---|---|---|---|")
     med, cpu = {}, {}
@@ -575,17 +581,21 @@ def side_by_side(tmp: Path, runs: int) -> int:
     return 0
 
 
-def memory_curve(tmp: Path, scales: list[int], runs: int) -> int:
-    print("| files | MB | qdrantsec median | min | max | CPU (median) | peak RSS |")
-    print("|---|---|---|---|---|---|---|")
+def memory_curve(tmp: Path, scales: list[int], runs: int, fmt: str = "json") -> int:
+    print(f"--format {fmt}")
+    print("| files | MB | qdrantsec median | min | max | CPU (median) | peak RSS (min / max) | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for scale in scales:
         root = tmp / f"x{scale}"
         files, size = generate(root, mix="heavy", scale=scale)
-        out = tmp / f"x{scale}-findings.json"
-        timed(ours(out), root)
-        med, lo, hi, peak, cpu = stats([timed(ours(out), root) for _ in range(runs)])
+        out = tmp / f"x{scale}-findings.{fmt}"
+        timed(ours(out, fmt), root)
+        load = os.getloadavg()[0]
+        samples = [timed(ours(out, fmt), root) for _ in range(runs)]
+        med, lo, hi, peak, cpu = stats(samples)
+        low = min(r[1] for r in samples) / 1024
         print(f"| {files:,} | {size / 1e6:.1f} | {med:.2f} s | {lo:.2f} s | {hi:.2f} s | {cpu:.2f} s "
-              f"| {peak:.0f} MiB |")
+              f"| {low:.1f} / {peak:.1f} MiB | {load:.2f} to {os.getloadavg()[0]:.2f} |")
         shutil.rmtree(root, ignore_errors=True)
         out.unlink()
     return 0
