@@ -10,6 +10,7 @@ a hundred, so the memory of a run does not grow with the number of files it has 
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import zlib
 from array import array
@@ -159,7 +160,7 @@ class HashSet:
     equal: about one chance in 10**15 for ten thousand entries), never no for one that
     was; callers use it only where a wrong yes costs time, not correctness."""
 
-    _MERGE = 4096
+    _MERGE = 512
 
     def __init__(self, items: Iterable[str] = ()) -> None:
         self._sorted: array[int] = array("q")
@@ -171,7 +172,9 @@ class HashSet:
 
     def add_hash(self, h: int) -> None:
         self._recent.add(h)
-        if len(self._recent) >= self._MERGE:
+        # merged once the recent ones are an eighth of the rest: a few dozen merges for
+        # ten thousand paths, and the set never much larger than 1/8 of the array
+        if len(self._recent) >= max(self._MERGE, len(self._sorted) >> 3):
             self._merge()
 
     def update(self, items: Iterable[str]) -> None:
@@ -188,8 +191,16 @@ class HashSet:
             self.add_hash(h)
 
     def _merge(self) -> None:
+        """The recent hashes into the sorted array, one value at a time (a set or list of
+        every hash as Python ints would be ten times the array, if only for a moment)."""
         if self._recent:
-            self._sorted = array("q", sorted({*self._sorted, *self._recent}))
+            out: array[int] = array("q")
+            last = None
+            for h in heapq.merge(self._sorted, sorted(self._recent)):
+                if h != last:
+                    out.append(h)
+                    last = h
+            self._sorted = out
             self._recent = set()
 
     def __contains__(self, item: object) -> bool:
