@@ -165,6 +165,35 @@ def test_second_half_using_a_file_of_the_first_makes_the_run_whole(
     assert _reports(whole, rules) == _reports(forked, rules)
 
 
+def test_a_child_that_cannot_find_its_half_leaves_it_to_the_parent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the tree changed between the plan's walk and the child's: the child fails, and the
+    # parent lints the second half itself (nothing lost, nothing twice)
+    _tree(tmp_path, 12)
+    merged: list[bool] = []
+    merge = engine._Fork.merge
+    monkeypatch.setattr(engine._Fork, "merge", lambda self, *a: merged.append(merge(self, *a)) or merged[-1])
+    monkeypatch.setattr(engine, "_skip_to", lambda events, cut: None)
+    whole, forked, rules = _jobs(tmp_path, monkeypatch)
+    assert merged == [False]
+    assert _reports(whole, rules) == _reports(forked, rules)
+    assert forked.files == whole.files and forked.notes == whole.notes  # type: ignore[attr-defined]
+
+
+def test_a_directory_named_twice_is_found_by_the_two_process_plan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, 6)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine._Fork, "MIN_FILES", 1)
+    monkeypatch.setattr(engine._Fork, "core_free", staticmethod(lambda: True))
+    rules = all_rules()
+    args = ["app00/config.yaml", "solo00", "app00/docker-compose.yml"]
+    whole = engine._lint_whole(args, None, [], rules, None, 30, (), None, None)
+    forked = engine.lint_paths(args, rules=rules, stream=True, jobs=2)
+    assert isinstance(forked.findings, list)  # type: ignore[attr-defined]  # the whole run's
+    assert _reports(whole, rules) == _reports(forked, rules)
+
+
 def _sarif_both_ways(result: object, rules: list, **kw: object) -> tuple[list[str], str]:
     from qdrantsec.output import lint_sarif, to_json
 
