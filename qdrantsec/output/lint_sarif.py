@@ -13,7 +13,6 @@ refuses an upload in which any result lacks a location.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -285,36 +284,6 @@ def chunks(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
     yield ("]" if first else "\n" + _RESULT_INDENT[2:] + "]") + text[at + len(marker):] + "\n"
 
 
-_encode_str = json.encoder.encode_basestring  # what to_json (ensure_ascii=False) writes strings with
-
-
 def pretty(obj: Any, indent: str = "") -> str:
-    """``obj`` as ``to_json`` writes it (two-space indent, ``default=str``) at ``indent``:
-    the same text for the dicts, lists, strings, numbers, booleans and nulls a result is
-    made of, without the pure-Python encoder's generator per level (``json.dumps`` with an
-    indent does not use the C encoder)."""
-    if isinstance(obj, str):
-        return _encode_str(obj)
-    if obj is None:
-        return "null"
-    if obj is True:
-        return "true"
-    if obj is False:
-        return "false"
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        if not all(type(k) is str for k in obj):  # keys json converts: let it
-            return to_json(obj).replace("\n", "\n" + indent)
-        inner = indent + "  "
-        return ("{\n" + inner + (",\n" + inner).join(
-            _encode_str(k) + ": " + pretty(v, inner) for k, v in obj.items()) + "\n" + indent + "}")
-    if isinstance(obj, (list, tuple)):
-        if not obj:
-            return "[]"
-        inner = indent + "  "
-        return "[\n" + inner + (",\n" + inner).join(pretty(v, inner) for v in obj) + "\n" + indent + "]"
-    if isinstance(obj, int):
-        return int.__repr__(obj)
-    # floats (nan, inf), and what to_json turns into a string (default=str)
+    """``obj`` as ``to_json`` writes it, each line after the first at ``indent``."""
     return to_json(obj).replace("\n", "\n" + indent)
