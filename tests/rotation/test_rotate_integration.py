@@ -245,7 +245,7 @@ def test_failed_restart_halts_then_resume_finishes(clusters: list[Cluster], tmp_
     _no_leaks(c, res, again, status)
 
 
-def test_peer_never_ready_halts_then_resume(clusters: list[Cluster], tmp_path: Path) -> None:
+def test_peer_never_back_halts_then_resume(clusters: list[Cluster], tmp_path: Path) -> None:
     c = _cluster(clusters, tmp_path, 3)
     c.inventory()
     (c.nodes[0].dir / "no-start").touch()
