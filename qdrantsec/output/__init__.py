@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 FORMATS_BASIC = ("text", "json")
@@ -85,6 +86,23 @@ def to_json(obj: Any, *, pretty: bool = True) -> str:
     if pretty:
         return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def json_members(encoded: Iterable[str], close: str) -> Iterator[str]:
+    """The members of a JSON array, each already encoded with its indent, in pieces of a
+    few hundred (fewer, larger writes): ``"\n"`` before the first, ``",\n"`` before the
+    others, then the closing bracket at the indent ``close`` (just ``]`` when empty)."""
+    batch: list[str] = []
+    first = True
+    for text in encoded:
+        batch.append(("\n" if first else ",\n") + text)
+        first = False
+        if len(batch) >= 256:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+    yield "]" if first else "\n" + close + "]"
 
 
 def print_json(obj: Any, *, pretty: bool = True) -> None:

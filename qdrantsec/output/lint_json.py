@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from qdrantsec.lint.model import Finding, LintResult
-from qdrantsec.output import to_json
+from qdrantsec.output import json_members, to_json
 from qdrantsec.output.lint_formats import finding_path, input_path, ordered, summarize
 
 
@@ -77,17 +77,7 @@ def chunks(result: LintResult, *, show_suppressed: bool) -> Iterator[str]:
     else:
         items = ((f, None) for f in ordered(found, show_suppressed))
     yield '{\n  "findings": ['
-    first = True
-    batch: list[str] = []  # a few hundred findings per piece: fewer, larger writes
-    for f, shown in items:
-        batch.append(("\n" if first else ",\n") + _indented(finding_dict(f, file=shown)))
-        first = False
-        if len(batch) >= 256:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
-    yield "]" if first else "\n  ]"
+    yield from json_members((_indented(finding_dict(f, file=shown)) for f, shown in items), "  ")
     rest = document(result, show_suppressed=show_suppressed, findings=False)
     yield ",\n" + to_json(rest)[2:] + "\n"
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from qdrantsec.lint.baseline import LineReader, finding_fingerprint, recent_reader
 from qdrantsec.lint.model import Finding, LintResult, RuleSpec, Severity
 from qdrantsec.lint.paths import stable_path
-from qdrantsec.output import to_json
+from qdrantsec.output import json_members, to_json
 from qdrantsec.output.lint_formats import (
     REPO_URL,
     RuleInfo,
@@ -271,17 +271,9 @@ def chunks(result: LintResult, *, rules: list[RuleSpec], tool_version: str,
     at = text.rindex(marker)
     yield text[:at] + '"results": ['
     index = {rid: i for i, rid in enumerate(infos)}
-    first = True
-    batch: list[str] = []
-    for res in _results(result, findings, index):
-        batch.append(("\n" if first else ",\n") + _RESULT_INDENT + pretty(res, _RESULT_INDENT))
-        first = False
-        if len(batch) >= 256:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
-    yield ("]" if first else "\n" + _RESULT_INDENT[2:] + "]") + text[at + len(marker):] + "\n"
+    yield from json_members((_RESULT_INDENT + pretty(res, _RESULT_INDENT)
+                             for res in _results(result, findings, index)), _RESULT_INDENT[2:])
+    yield text[at + len(marker):] + "\n"
 
 
 def pretty(obj: Any, indent: str = "") -> str:
