@@ -98,17 +98,28 @@ _LOADER: type | None = None
 
 
 def _loader() -> type:
-    """libyaml's loader when available, with the implicit-tag resolver memoised: resolving
-    a plain scalar runs a dozen regular expressions in Python, and config files repeat the
-    same keys and values (``true``, ``name``, ``6333``) over and over."""
+    """libyaml's loader when available, with the implicit-tag resolver answered quickly:
+    resolving a plain scalar runs a dozen regular expressions in Python, and libyaml asks
+    for every node. Without path resolvers (SafeLoader has none) a scalar's tag depends on
+    its text alone, and only when it is plain and starts with a character some implicit
+    resolver is registered for (``true``, ``6333``, ``~``); any other scalar is a string.
+    The texts that are asked about are memoised, as config files repeat the same values
+    (``true``, ``6333``, ``null``) over and over."""
     global _LOADER
     if _LOADER is None:
         import yaml
 
         base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        cache: dict[tuple[Any, str], str] = {}
+        cache: dict[str, str] = {}
         scalar, sequence, mapping = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
         assert not base.yaml_path_resolvers  # (the shortcuts below rely on it)
+        resolvers = base.yaml_implicit_resolvers
+        # the first characters a plain scalar needs to be anything but a string (None: a
+        # resolver for any first character; then every plain scalar is looked up)
+        typed_first = frozenset(k for k in resolvers if k) if None not in resolvers else None
+        str_tag, seq_tag = base.DEFAULT_SCALAR_TAG, base.DEFAULT_SEQUENCE_TAG
+        map_tag = base.DEFAULT_MAPPING_TAG
+        base_resolve = base.resolve
 
         class _Loader(base):  # type: ignore[misc, valid-type]
             # libyaml calls these for every node; SafeLoader has no path resolvers
@@ -119,21 +130,25 @@ def _loader() -> type:
                 pass
 
             def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                if kind is not scalar:  # what BaseResolver answers without path resolvers
-                    if kind is sequence:
-                        return self.DEFAULT_SEQUENCE_TAG
-                    if kind is mapping:
-                        return self.DEFAULT_MAPPING_TAG
-                    return super().resolve(kind, value, implicit)
-                if len(value) > 64:
-                    return super().resolve(kind, value, implicit)
-                key = (implicit, value)
-                tag = cache.get(key)
-                if tag is None:
-                    tag = super().resolve(kind, value, implicit)
-                    if len(cache) < 5_000:  # the values that repeat come early; memory stays flat
-                        cache[key] = tag
-                return tag
+                if kind is scalar:
+                    if not implicit[0]:  # quoted, or tagged `!`: what BaseResolver answers
+                        return str_tag
+                    if value and typed_first is not None and value[0] not in typed_first:
+                        return str_tag  # no implicit resolver for its first character
+                    if len(value) > 64:
+                        return base_resolve(self, kind, value, implicit)
+                    tag = cache.get(value)
+                    if tag is None:
+                        tag = base_resolve(self, kind, value, implicit)
+                        if len(cache) < 5_000:  # the values that repeat come early; memory stays flat
+                            cache[value] = tag
+                    return tag
+                # what BaseResolver answers without path resolvers
+                if kind is mapping:
+                    return map_tag
+                if kind is sequence:
+                    return seq_tag
+                return base_resolve(self, kind, value, implicit)
 
         _LOADER = _Loader
     return _LOADER
@@ -274,51 +289,63 @@ class _Converter:
         if isinstance(node, self._mapping_node):
             self._enter(node)
             out: dict[str, Node] = {}
+            #: a duplicated key's first line; the value of a key seen once holds it
             first_seen: dict[str, int] = {}
-            for k_node, v_node in self._flatten_merge(node):
+            pairs = node.value
+            for k_node, _ in pairs:
+                if k_node.tag == _MERGE_TAG:
+                    pairs = self._flatten_merge(node)
+                    break
+            for k_node, v_node in pairs:
                 if k_node.__class__ is scalar_node and k_node.tag == _STR_TAG:
                     skey = k_node.value  # a plain string key: the common case
                 else:
                     key = self._scalar(k_node) if isinstance(k_node, scalar_node) else None
                     skey = "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
                 km = k_node.start_mark
+                key_line, key_col = km.line + 1, km.column + 1
                 if skey in out:
-                    self.duplicates.append(Duplicate(skey, km.line + 1, km.column + 1, first_seen[skey]))
-                else:
-                    first_seen[skey] = km.line + 1
+                    first = first_seen.get(skey)
+                    if first is None:
+                        first = first_seen[skey] = out[skey].key_line  # type: ignore[assignment]
+                    self.duplicates.append(Duplicate(skey, key_line, key_col, first))
                 if v_node.__class__ is scalar_node:  # convert()'s scalar case, without the call
                     self.budget -= 1
                     if self.budget < 0:
                         self._spend(v_node)
                     vm, tag, text = v_node.start_mark, v_node.tag, v_node.value
                     out[skey] = Node(text if tag == _STR_TAG else self._scalar(v_node), vm.line + 1,
-                                     vm.column + 1, km.line + 1, km.column + 1, tag, None,
+                                     vm.column + 1, key_line, key_col, tag, None,
                                      None if v_node.style else text)
                 else:
                     out[skey] = self.convert(v_node, km)
-            self._leave(node)
+            self.depth -= 1
+            self._open.discard(id(node))
             return Node(out, line, col, kl, kc, node.tag)
         if isinstance(node, self._sequence_node):
             self._enter(node)
             items = []
+            append = items.append
             for v in node.value:
                 if v.__class__ is scalar_node:  # as above
                     self.budget -= 1
                     if self.budget < 0:
                         self._spend(v)
                     vm, tag, text = v.start_mark, v.tag, v.value
-                    items.append(Node(text if tag == _STR_TAG else self._scalar(v), vm.line + 1,
-                                      vm.column + 1, None, None, tag, None, None if v.style else text))
+                    append(Node(text if tag == _STR_TAG else self._scalar(v), vm.line + 1,
+                                vm.column + 1, None, None, tag, None, None if v.style else text))
                 else:
-                    items.append(self.convert(v))
-            self._leave(node)
+                    append(self.convert(v))
+            self.depth -= 1
+            self._open.discard(id(node))
             return Node(items, line, col, kl, kc, node.tag)
         return Node(self._scalar(node), line, col, kl, kc, node.tag,
                     raw=node.value if not node.style else None)
 
     def _enter(self, node: Any) -> None:
         """Step into a mapping or sequence: refuse a cycle (an anchor used inside its own
-        value) and nesting deeper than MAX_DEPTH, before either exhausts the stack."""
+        value) and nesting deeper than MAX_DEPTH, before either exhausts the stack. (Leaving
+        it, in ``convert``: ``depth`` down by one and the node out of ``_open``.)"""
         key = id(node)
         if key in self._open:
             self._fail(node, "an anchor is used inside its own value (a recursive alias), "
@@ -327,10 +354,6 @@ class _Converter:
         if self.depth > MAX_DEPTH:
             self._fail(node, f"nested deeper than {MAX_DEPTH} levels")
         self._open.add(key)
-
-    def _leave(self, node: Any) -> None:
-        self.depth -= 1
-        self._open.discard(id(node))
 
     def _fail(self, node: Any, problem: str) -> None:
         mark = node.start_mark
