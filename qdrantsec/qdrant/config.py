@@ -252,7 +252,7 @@ class EffectiveConfig:
         """Merge a located YAML mapping from ``file``."""
         if isinstance(root.value, dict):
             wrapped = _wrap_node(root, file)
-            _coerce_file_bools(wrapped, "")
+            _coerce_file_bools(wrapped)
             _merge(self.tree, wrapped)
 
     def apply_env(
@@ -406,24 +406,75 @@ def _wrap_plain(data: Any, source: Source) -> Any:
     return Setting(data, source)
 
 
-def _coerce_file_bools(tree: dict[str, Any], prefix: str) -> None:
+def _coerce_file_bools(tree: dict[str, Any]) -> None:
     """config-rs reads a string into a bool setting as Qdrant's env values are read:
     ``jwt_rbac: on`` (a string for yaml-rust2) means true. Other strings are left for the
-    linter to report."""
-    for key, item in tree.items():
-        path = f"{prefix}.{key}" if prefix else key
+    linter to report. (Walks down the bool settings' paths that the tree has, not every
+    leaf of the tree.)"""
+    _coerce_bools_at(tree, _bool_paths_tree())
+
+
+def _coerce_bools_at(tree: dict[str, Any], wanted: dict[str, Any]) -> None:
+    for key, below in wanted.items():
+        item = tree.get(key)
+        if item is None:
+            continue
         if isinstance(item, dict):
-            _coerce_file_bools(item, path)
-        elif (SETTING_TYPES.get(path) == "bool" and isinstance(item.value, str)
-              and item.value.strip().lower() in _TRUE | _FALSE):
+            if below is not None:
+                _coerce_bools_at(item, below)
+        elif (below is None and isinstance(item.value, str)
+              and item.value.strip().lower() in _TRUE_OR_FALSE):
             item.value = item.value.strip().lower() in _TRUE
 
 
+_TRUE_OR_FALSE = _TRUE | _FALSE
+_BOOL_PATHS: dict[str, Any] | None = None
+
+
+def _bool_paths_tree() -> dict[str, Any]:
+    """The bool settings of SETTING_TYPES as a tree of their path parts (None at a leaf)."""
+    global _BOOL_PATHS
+    if _BOOL_PATHS is None:
+        tree: dict[str, Any] = {}
+        for path, kind in SETTING_TYPES.items():
+            if kind != "bool":
+                continue
+            *sections, leaf = path.split(".")
+            node = tree
+            for part in sections:
+                node = node.setdefault(part, {})
+            node[leaf] = None
+        _BOOL_PATHS = tree
+    return _BOOL_PATHS
+
+
 def _wrap_node(node: Node, file: str) -> Any:
-    if isinstance(node.value, dict):
-        return {k: _wrap_node(v, file) for k, v in node.value.items()}
-    value = qdrant_value(node)
-    return Setting(value, Source("file", file=node.file or file, line=node.line, column=node.column))
+    value = node.value
+    if isinstance(value, dict):
+        return {k: _wrap_node(v, file) for k, v in value.items()}
+    if isinstance(value, list):
+        value = qdrant_value(node)
+    elif node.raw is not None:  # (qdrant_value's scalar case, without the call)
+        value = qdrant_scalar(node.raw)
+    return Setting(value, _file_source(node.file or file, node.line, node.column))
+
+
+_new_object = object.__new__
+
+
+def _file_source(file: str, line: int, column: int) -> Source:
+    """``Source("file", file=file, line=line, column=column)``, made without the frozen
+    dataclass's ``__init__`` (an ``object.__setattr__`` call a field: 0.7 us, and every
+    leaf of every config file gets one): the same fields, in the same order, in its
+    ``__dict__``, so equality, hashing and repr are the same."""
+    src = _new_object(Source)
+    fields = src.__dict__
+    fields["kind"] = "file"
+    fields["file"] = file
+    fields["line"] = line
+    fields["column"] = column
+    fields["env_var"] = None
+    return src
 
 
 _INT_DIGITS = re.compile(r"[+-]?[0-9]+")
@@ -437,6 +488,21 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
 def qdrant_scalar(text: str) -> Any:
+    """Type a plain YAML scalar the way Qdrant's config reader does: see ``_qdrant_scalar``.
+    The short texts are memoised (by text; the values are immutable): config files repeat
+    the same few (``true``, ``6333``, ``./storage``) in every file."""
+    value = _QDRANT_SCALARS.get(text, _MISSING)
+    if value is _MISSING:
+        value = _qdrant_scalar(text)
+        if len(text) <= 64 and len(_QDRANT_SCALARS) < 2_000:  # the values that repeat come early
+            _QDRANT_SCALARS[text] = value
+    return value
+
+
+_QDRANT_SCALARS: dict[str, Any] = {}
+
+
+def _qdrant_scalar(text: str) -> Any:
     """Type a plain YAML scalar the way Qdrant's config reader does (yaml-rust2, YAML 1.2
     core rules), not PyYAML's YAML 1.1: only ``~``, ``null`` and empty are null; only
     lower-case ``true``/``false`` are booleans (``yes``, ``on``, ``True`` stay strings);

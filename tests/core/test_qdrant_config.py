@@ -141,3 +141,38 @@ def test_config_files_are_typed_as_qdrant_reads_them() -> None:
     assert cfg.get("service.enable_tls") is False
     assert cfg.get("service.host") is None and cfg.get("service.grpc_port") is None
     assert cfg.get("storage.weird") == [1, "yes", 16, 1.5, ".inf"]
+
+
+def test_a_key_three_times_points_each_duplicate_at_the_first() -> None:
+    (d,) = load_located("a: 1\nb: 2\na: 3\na: {x: 4}\nm: &m {k: 1}\nn:\n  <<: [*m, *m]\n  j: 2\n")
+    assert [(x.key, x.line, x.first_line) for x in d.duplicates] == [("a", 3, 1), ("a", 4, 1), ("k", 5, 5)]
+    assert d.root is not None and d.root.plain()["a"] == {"x": 4}
+
+
+def test_scalars_typed_by_text_style_and_tag() -> None:
+    """Quoted scalars are strings; plain ones (libyaml counts `! 12` as one) are typed by
+    YAML 1.1 whatever their first character (most strings are answered without the
+    resolver's expressions)."""
+    (d,) = load_located("q: 'true'\nr: \"6333\"\ns: ! 12\nt: yes\nu: 6333\nv: ~\nw:\n"
+                        "x: name\ny: <<\nz: !!str 7\n")
+    assert d.root is not None
+    assert d.root.plain() == {"q": "true", "r": "6333", "s": 12, "t": True, "u": 6333, "v": None,
+                              "w": None, "x": "name", "y": "<<", "z": "7"}
+    assert d.root.get("q").tag == d.root.get("x").tag == "tag:yaml.org,2002:str"  # type: ignore[union-attr]
+    assert d.root.get("y").tag == "tag:yaml.org,2002:merge"  # type: ignore[union-attr]
+
+
+def test_file_settings_have_ordinary_frozen_sources() -> None:
+    import dataclasses
+
+    from qdrantsec.qdrant.config import Source
+
+    cfg = build_effective([doc("cluster:\n  p2p:\n    enable_tls: 'yes'\n    port: 6335\n  enabled: on\n")])
+    src = cfg.setting("cluster.p2p.port").source  # type: ignore[union-attr]
+    same = Source("file", file="c.yaml", line=4, column=11)
+    assert src == same and hash(src) == hash(same) and repr(src) == repr(same)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        src.line = 1  # type: ignore[misc]
+    # a quoted 'yes' in a bool setting is read as true too; nested sections are reached
+    assert cfg.get("cluster.p2p.enable_tls") is True and cfg.get("cluster.enabled") is True
+    assert cfg.get("cluster.p2p.port") == 6335
