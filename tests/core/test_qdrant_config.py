@@ -176,3 +176,13 @@ def test_file_settings_have_ordinary_frozen_sources() -> None:
     # a quoted 'yes' in a bool setting is read as true too; nested sections are reached
     assert cfg.get("cluster.p2p.enable_tls") is True and cfg.get("cluster.enabled") is True
     assert cfg.get("cluster.p2p.port") == 6335
+
+
+def test_settings_answers_as_setting_does_for_each_path() -> None:
+    cfg = build_effective([doc("service:\n  api_key: k\ntls: ./a.pem\naudit:\n  enabled: true\n")])
+    paths = ("service.api_key", "service.host", "service.nope", "tls.cert", "tls.key", "audit.enabled",
+             "audit.dir", "nope.x", "log_level", "service", "cluster.p2p.port", "service.api_key.x")
+    assert cfg.settings(paths) == [cfg.setting(p) for p in paths]
+    assert [s is not None for s in cfg.settings(paths)] == [True, True, False, False, False, True,
+                                                             False, False, True, False, True, False]
+    assert cfg.get("tls.cert", "unset") == "unset" and cfg.get("service.api_key") == "k"

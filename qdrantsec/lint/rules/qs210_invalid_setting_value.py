@@ -15,6 +15,9 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "storage.snapshots_config.snapshots_storage": ("local", "s3"),
 }
 
+_TYPED_PATHS = tuple(SETTING_TYPES)
+_TYPED_KINDS = tuple(SETTING_TYPES.values())
+
 
 class InvalidSettingValue(Rule):
     id = "QS210"
@@ -37,8 +40,8 @@ class InvalidSettingValue(Rule):
         for error in target.config.errors:
             reported.add(error.path)
             yield self.finding(f"`{error.path}`: {error.message}", target.loc(error.path), target=target)
-        for path, kind in SETTING_TYPES.items():
-            setting = target.config.setting(path)
+        typed = target.config.settings(_TYPED_PATHS)  # (one look-up per section)
+        for path, kind, setting in zip(_TYPED_PATHS, _TYPED_KINDS, typed, strict=True):
             if setting is None or path in reported or setting.source.kind == "default":
                 continue
             value = setting.value
