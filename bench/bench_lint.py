@@ -367,9 +367,13 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, int, int, float]:
     return elapsed, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
+#: extra options for every qdrantsec run (``--jobs N``)
+EXTRA: list[str] = []
+
+
 def ours(out: Path, fmt: str = "json", path: str = ".") -> list[str]:
     return [sys.executable, "-m", "qdrantsec", "lint", path, "--format", fmt, "--output", str(out),
-            "--exit-zero"]
+            "--exit-zero", *EXTRA]
 
 
 def stats(runs: list[tuple[float, int, int, float]]) -> tuple[float, float, float, float, float]:
@@ -527,9 +531,13 @@ def main() -> int:
                         help="compare the reports with those recorded in DIR (see --record)")
     parser.add_argument("--record", metavar="DIR", type=Path, help="record the reports into DIR")
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
+    parser.add_argument("--jobs", type=int, choices=(1, 2),
+                        help="pass --jobs N to qdrantsec lint (1: always one process)")
     parser.add_argument("--format", default="json", choices=("json", "sarif", "text", "github"),
                         help="qdrantsec's report format (default json)")
     args = parser.parse_args()
+    if args.jobs:
+        EXTRA.extend(["--jobs", str(args.jobs)])
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="qdrantsec-bench-"))
     try:
         if args.memory_curve:

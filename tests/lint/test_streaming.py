@@ -228,3 +228,26 @@ def test_sarif_pieces_with_notifications_and_no_results() -> None:
             assert "".join(pieces) == text
     # the finding with no file is a notification, not a result
     assert '"results": []' in "".join(_sarif_both_ways(cases[1], rules)[0])
+
+
+def test_jobs_1_never_forks_and_gives_the_same_report(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from qdrantsec.cli.app import main
+
+    _tree(tmp_path, 3)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine._Fork, "MIN_FILES", 1)  # a second process would be used...
+    monkeypatch.setattr(engine._Fork, "core_free", staticmethod(lambda: True))
+    reports = []
+    for jobs in ("2", "1"):
+        out = tmp_path.parent / f"{tmp_path.name}-report-{jobs}.json"
+        if jobs == "1":   # ...but --jobs 1 must not fork at all
+            def no_fork() -> int:
+                raise AssertionError("forked with --jobs 1")
+            monkeypatch.setattr(os, "fork", no_fork)
+        assert main(["lint", ".", "--format", "json", "--output", str(out), "--exit-zero",
+                     "--jobs", jobs]) == 0
+        reports.append(out.read_text())
+        os.unlink(out)
+    assert reports[0] == reports[1]
+    assert main(["lint", ".", "--jobs", "3"]) == 2            # only 1 or 2
