@@ -464,3 +464,24 @@ def test_k8s_configmap_problems_point_into_the_manifest(tmp_path: Path) -> None:
     (t,) = res.targets
     assert t.config.get("service.host") == "0.0.0.0"
     assert where(t, "service.host") == ("m.yaml", 8, 13, None)
+
+
+@pytest.mark.parametrize("flat", [None, (12, 7)])
+def test_embedded_config_shifted_in_place_matches_the_copy(flat: tuple[int, int] | None) -> None:
+    # a ConfigMap's embedded config is moved to its place in the manifest on the parsed
+    # nodes themselves; every position, tag, file and raw text must be what the copy gives
+    from qdrantsec.lint.inputs.context import shift_in_place, shift_node
+    from qdrantsec.yamlloc import load_located
+
+    text = ("service:\n  host: 0.0.0.0\n  api_key: 'quoted'\n  enable_tls: yes\n"
+            "cluster:\n  peers: [a, {b: 1}]\n  list:\n    - x\n    - - nested\nempty:\n")
+    copied = shift_node(load_located(text)[0].root, 9, 4, flat=flat)  # type: ignore[arg-type]
+    root = load_located(text)[0].root
+    assert root is not None and root.value["service"].value["host"].raw == "0.0.0.0"
+    shifted = shift_in_place(root, 9, 4, flat=flat)
+    assert shifted is root
+    assert shifted == copied  # (dataclass equality: every field, all the way down)
+    host = shifted.value["service"].value["host"]
+    assert (host.line, host.column, host.key_line, host.key_column) == (
+        (11, 13, 11, 7) if flat is None else (12, 7, 12, 7))
+    assert (shifted.key_line, shifted.key_column) == ((None, None) if flat is None else flat)

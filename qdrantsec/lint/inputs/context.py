@@ -135,4 +135,35 @@ def shift_node(node: Node, line_offset: int, col_offset: int, *, flat: tuple[int
     return Node(value, line or 1, col or 1, kl, kc, node.tag)
 
 
-__all__ = ["BuildContext", "Severity", "duplicate_key", "first_mapping", "invalid_file", "shift_node"]
+def shift_in_place(node: Node, line_offset: int, col_offset: int, *,
+                   flat: tuple[int, int] | None = None) -> Node:
+    """``shift_node`` for a tree nobody else holds (one just parsed from an embedded
+    config): the same positions, set on the nodes themselves instead of on a copy of every
+    node. As in the copy, ``file`` and ``raw`` are cleared. Returns ``node``."""
+    stack = [node]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        n = pop()
+        value = n.value
+        if isinstance(value, dict):
+            push(value.values())
+        elif isinstance(value, list):
+            push(value)
+        if flat is not None:
+            n.line, n.column = flat
+            n.key_line, n.key_column = flat
+        else:
+            n.line += line_offset
+            n.column = ((n.column or 0) + col_offset) or 1
+            if n.key_line is not None:
+                n.key_line += line_offset
+                n.key_column = (n.key_column or 0) + col_offset
+            else:
+                n.key_column = None
+        n.file = None
+        n.raw = None
+    return node
+
+
+__all__ = ["BuildContext", "Severity", "duplicate_key", "first_mapping", "invalid_file", "shift_in_place",
+           "shift_node"]

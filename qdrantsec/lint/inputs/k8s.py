@@ -20,7 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdrantsec.lint.inputs.compose import is_qdrant_image
-from qdrantsec.lint.inputs.context import BuildContext, duplicate_key, first_mapping, invalid_file, shift_node
+from qdrantsec.lint.inputs.context import (
+    BuildContext,
+    duplicate_key,
+    first_mapping,
+    invalid_file,
+    shift_in_place,
+)
 from qdrantsec.lint.inputs.kustomize import Generated
 from qdrantsec.lint.inputs.ports import host_network_ports
 from qdrantsec.lint.inputs.qdrant_config import (
@@ -399,7 +405,7 @@ class Manifests:
             self.ctx.findings.append(duplicate_key(file, dup, "qdrant-config", line_offset=line_off,
                                                    col_offset=col_off) if flat is None else
                                      duplicate_key(file, dup, "qdrant-config"))
-        return shift_node(docs[0].root, line_off, col_off, flat=flat)
+        return shift_in_place(docs[0].root, line_off, col_off, flat=flat)
 
 
 def k8s_targets(ctx: BuildContext, files: list[SourceFile], options: LintOptions,
