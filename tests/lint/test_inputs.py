@@ -485,3 +485,55 @@ def test_embedded_config_shifted_in_place_matches_the_copy(flat: tuple[int, int]
     assert (host.line, host.column, host.key_line, host.key_column) == (
         (11, 13, 11, 7) if flat is None else (12, 7, 12, 7))
     assert (shifted.key_line, shifted.key_column) == ((None, None) if flat is None else flat)
+
+
+def test_embedded_configs_are_typed_as_qdrant_reads_them(tmp_path: Path) -> None:
+    """A config embedded in a ConfigMap or a compose inline config is typed from its text
+    as Qdrant's YAML reader types it, like a config file: ``yes`` is the string "yes"
+    (PyYAML's YAML 1.1 made it True), a substituted ``${PORT:-6333}`` the integer 6333."""
+    write(tmp_path, "k8s/qdrant.yaml", """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: qdrant-config}
+        data:
+          production.yaml: |
+            service:
+              api_key: yes
+              http_port: 6334
+        ---
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: qdrant}
+        spec:
+          serviceName: qdrant
+          selector: {matchLabels: {app: qdrant}}
+          template:
+            metadata: {labels: {app: qdrant}}
+            spec:
+              containers:
+                - name: qdrant
+                  image: qdrant/qdrant:v1.19.0
+                  volumeMounts:
+                    - {name: config, mountPath: /qdrant/config/production.yaml, subPath: production.yaml}
+              volumes:
+                - name: config
+                  configMap: {name: qdrant-config}
+        """)
+    write(tmp_path, "compose/compose.yaml", """
+        services:
+          qdrant:
+            image: qdrant/qdrant:v1.19.0
+            configs:
+              - {source: qdrant_config, target: /qdrant/config/production.yaml}
+        configs:
+          qdrant_config:
+            content: |
+              service:
+                api_key: yes
+                http_port: ${PORT:-6333}
+        """)
+    (k8s,) = targets(str(tmp_path / "k8s"))
+    assert k8s.config.get("service.api_key") == "yes" and k8s.config.get("service.http_port") == 6334
+    (compose,) = targets(str(tmp_path / "compose"))
+    assert compose.config.get("service.api_key") == "yes"
+    assert compose.config.get("service.http_port") == 6333

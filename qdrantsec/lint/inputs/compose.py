@@ -78,9 +78,13 @@ def interpolate_node(node: Node, interp: Interpolator) -> Node:
         value = {k: interpolate_node(v, interp) for k, v in value.items()}
     elif isinstance(value, list):
         value = [interpolate_node(v, interp) for v in value]
-    elif isinstance(value, str):
+    raw = node.raw
+    if isinstance(value, str):
         value = interp.resolve(value, use_defaults=True)
-    return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag, node.file)
+        if raw is not None and isinstance(value, str):
+            raw = value  # a plain scalar: Qdrant reads (and types) the substituted text
+    return Node(value, node.line, node.column, node.key_line, node.key_column, node.tag, node.file,
+                raw)
 
 
 #: the files docker compose reads by default, and the override it merges into each

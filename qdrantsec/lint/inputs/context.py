@@ -132,14 +132,15 @@ def shift_node(node: Node, line_offset: int, col_offset: int, *, flat: tuple[int
         value = [shift_node(v, line_offset, col_offset, flat=flat) for v in value]
     line, col = pos(node.line, node.column)
     kl, kc = pos(node.key_line, node.key_column)
-    return Node(value, line or 1, col or 1, kl, kc, node.tag)
+    # ``raw`` (the text of a plain scalar) stays: Qdrant types the embedded config from it
+    return Node(value, line or 1, col or 1, kl, kc, node.tag, None, node.raw)
 
 
 def shift_in_place(node: Node, line_offset: int, col_offset: int, *,
                    flat: tuple[int, int] | None = None) -> Node:
     """``shift_node`` for a tree nobody else holds (one just parsed from an embedded
     config): the same positions, set on the nodes themselves instead of on a copy of every
-    node. As in the copy, ``file`` and ``raw`` are cleared. Returns ``node``."""
+    node. As in the copy, ``file`` is cleared and ``raw`` kept. Returns ``node``."""
     stack = [node]
     pop, push = stack.pop, stack.extend
     while stack:
@@ -161,7 +162,6 @@ def shift_in_place(node: Node, line_offset: int, col_offset: int, *,
             else:
                 n.key_column = None
         n.file = None
-        n.raw = None
     return node
 
 
