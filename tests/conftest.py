@@ -13,6 +13,7 @@ Fixtures (see tests/peer/peerlib.py for the classes):
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from typing import Any
 import pytest
 
 from tests.peer.peerlib import LIVE_PEERS, PeerFactory, RequestStream
+
+# A suite started as a background job of a non-interactive shell (``cmd &``, nohup) inherits
+# SIGINT ignored, and so would every qdrantsec child: Python then installs no Ctrl-C handler,
+# and the tests that send SIGINT to a child (audit tail -f, rotate-key, the error boundary)
+# would wait for nothing. A handler here is reset to the default in each exec'ed child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(hookwrapper=True)
