@@ -211,13 +211,6 @@ class FailureWatch:
         return [(name, uri, count, err.get((name, uri), ""))
                 for (name, uri), count in sorted(cur.items()) if count > old.get((name, uri), 0)]
 
-    def growing(self, now: float, settle: float, since: float) -> list[str] | None:
-        """:meth:`grown`, as problem lines."""
-        entries = self.grown(now, settle, since)
-        if entries is None:
-            return None
-        return [describe_failure(*e) for e in entries]
-
 
 def describe_failure(name: str, uri: str, count: int, error: str) -> str:
     return (f"{name}: sends to {uri} failing ({count} failures"

@@ -14,6 +14,7 @@ from qdrantsec.rotation.gates import (
     GateResult,
     cluster_problems,
     collection_problems,
+    describe_failure,
     link_evidence,
 )
 from qdrantsec.rotation.plan import PlannedPeer, Sequence, build_plan, choose_sequence
@@ -155,15 +156,16 @@ def test_failure_watch_tells_growing_from_stale() -> None:
         watch.add(t, {"a": st})
 
     sample(0.0, 5)
-    assert watch.growing(0.0, 1.0, since=0.0) is None         # not enough history yet
+    assert watch.grown(0.0, 1.0, since=0.0) is None         # not enough history yet
     sample(0.5, 5)
     sample(1.0, 5)
-    assert watch.growing(1.0, 1.0, since=0.0) == []            # stale: not growing
+    assert watch.grown(1.0, 1.0, since=0.0) == []            # stale: not growing
     sample(1.5, 7)
-    assert watch.growing(1.5, 1.0, since=0.0) == [
-        "a: sends to http://p2:6335 failing (7 failures, latest: 401)"]
+    assert watch.grown(1.5, 1.0, since=0.0) == [("a", "http://p2:6335", 7, "401")]
+    assert describe_failure("a", "http://p2:6335", 7, "401") == \
+        "a: sends to http://p2:6335 failing (7 failures, latest: 401)"
     sample(2.6, None)                                          # a success clears the entry
-    assert watch.growing(2.6, 1.0, since=0.0) == []
+    assert watch.grown(2.6, 1.0, since=0.0) == []
 
 
 def test_link_evidence() -> None:
